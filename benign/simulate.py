@@ -1,0 +1,194 @@
+"""Public entry points: :func:`simulate` (one run) and :func:`simulate_batch` (many runs, one compiled call).
+
+A batch is grouped by the configs' static fields (shapes and structure); each group is a single
+``jit(vmap(train))`` call over the dynamic fields. Every run's key comes from its seed and its
+configuration (:meth:`Config.cell_hash`), so a run gives the same numbers alone or in any batch.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import dynamics
+from .config import Config, make_config
+
+_HYPER_FIELDS = dynamics.Hyper._fields
+
+
+@functools.partial(jax.jit, static_argnames=("cfg", "optimizer", "return_params"))
+def _run_compiled(cfg: Config, seeds, hashes, hyper: dynamics.Hyper, mu_dirs, optimizer=None, return_params=False):
+    def one(seed, h, hy, md):
+        return dynamics.train(cfg, dynamics.run_key(seed, h), hy, md, optimizer, return_params)
+
+    return jax.vmap(one)(seeds, hashes, hyper, mu_dirs)
+
+
+def run_group(configs: Sequence[Config], optimizer=None, return_params: bool = False) -> dict[str, np.ndarray]:
+    """Run configs that share their static fields in one compiled, vmapped call.
+
+    Returns numpy arrays with a leading batch axis B = len(configs): trajectories (B, K) or
+    (B, K, 2, m), ``diverged_step`` (B,), optionally final ``W`` (B, 2, m, d), and ``steps`` (K,).
+    """
+    if not configs:
+        raise ValueError("configs is empty: give at least one configuration")
+    static = configs[0].static()
+    if any(c.static() != static for c in configs[1:]):
+        raise ValueError("run_group needs configs with identical static fields; use simulate_batch to group them")
+    if static.engine in ("coef",):
+        raise NotImplementedError("engine='coef' is not available yet; use engine='dense'")
+    dtype = np.float64 if static.precision == "float64" else np.float32
+    seeds = jnp.asarray(np.array([c.seed for c in configs], np.uint32))
+    hashes = jnp.asarray(np.array([c.cell_hash() for c in configs], np.uint32))
+    hyper = dynamics.Hyper(*(jnp.asarray(np.array([getattr(c, f) for c in configs], dtype)) for f in _HYPER_FIELDS))
+    mu_dirs = None
+    if any(c.mu_vec is not None for c in configs):
+        e1 = np.zeros(static.d)
+        e1[0] = 1.0
+        mu_dirs = jnp.asarray(np.stack([np.asarray(c.mu_vec) if c.mu_vec is not None else e1 for c in configs]).astype(dtype))
+    out = _run_compiled(static, seeds, hashes, hyper, mu_dirs, optimizer, return_params)
+    res = {k: np.asarray(v) for k, v in out.items()}
+    res["steps"] = dynamics.checkpoint_steps(static.steps, static.n_checkpoints)
+    return res
+
+
+def final_metrics(cfg: Config, traj: dict[str, np.ndarray]) -> dict[str, float]:
+    """Scalar summaries of one run's trajectory (arrays with leading checkpoint axis K).
+
+    ``w_norm``, ``a_norm``, ``ratio``: means over the 2m neurons of ``|w|``, ``|a|``, ``|w|/|a|``.
+    ``ratio_predicted``: the ratio implied by conservation of ``Q = a^2/eta_a - |w|^2/eta_w``
+    (science.md §4.1-4.2) at the final ``a``; ``conserved_drift``: max over neurons of
+    ``|Q(T) - Q(0)|`` relative to ``a^2/eta_a + |w|^2/eta_w`` at T. Both are NaN where no
+    conservation law holds (fixed output layer or weight decay).
+    """
+    w, a, b = traj["w_norm"], np.abs(traj["a"]), traj["b"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = w[-1] / a[-1]
+        conserved = cfg.train_output and cfg.weight_decay == 0
+        if conserved:
+            wb2 = w**2 + b**2
+            Q = a**2 / cfg.eta_a - wb2 / cfg.eta_w
+            scale = np.maximum(a[-1] ** 2 / cfg.eta_a + wb2[-1] / cfg.eta_w, np.finfo(float).tiny)
+            drift = float(np.max(np.abs(Q[-1] - Q[0]) / scale))
+            pred = np.sqrt(np.maximum(cfg.eta_w / cfg.eta_a - cfg.eta_w * Q[0] / a[-1] ** 2, 0.0))
+            ratio_pred = float(np.mean(pred))
+        else:
+            drift = ratio_pred = float("nan")
+    step = int(traj["diverged_step"])
+    return dict(
+        train_loss=float(traj["train_loss"][-1]),
+        train_error=float(traj["train_error"][-1]),
+        test_error=float(traj["test_error"][-1]),
+        test_error_clean=float(traj["test_error_clean"][-1]),
+        min_margin=float(traj["min_margin"][-1]),
+        w_norm=float(np.mean(w[-1])),
+        a_norm=float(np.mean(a[-1])),
+        ratio=float(np.mean(ratio)),
+        ratio_predicted=ratio_pred,
+        conserved_drift=drift,
+        diverged=step >= 0,
+        diverged_step=step,
+    )
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of one run.
+
+    Final metrics are attributes (``train_loss, train_error, test_error, test_error_clean,
+    min_margin, w_norm, a_norm, ratio, ratio_predicted, conserved_drift, diverged, diverged_step``).
+    ``steps``: (K,) checkpoint steps; ``trajectory``: dict of numpy arrays with leading axis K
+    (scalars (K,), per-neuron (K, 2, m)); ``params``: final ``W`` (2, m, d), ``a``, ``b`` if kept.
+    """
+
+    config: Config
+    steps: np.ndarray
+    trajectory: dict[str, np.ndarray] = field(repr=False)
+    final: dict[str, Any] = field(repr=False)
+    params: dict[str, np.ndarray] | None = field(default=None, repr=False)
+
+    def __getattr__(self, name: str) -> Any:
+        final = self.__dict__.get("final", {})
+        if name in final:
+            return final[name]
+        raise AttributeError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat dict: every config field (plus ``snr``) and every final metric; tidy-export ready."""
+        return {**self.config.to_dict(), **self.final}
+
+    def trajectory_frame(self):
+        """Trajectories as a tidy ``pandas.DataFrame``: one row per checkpoint, per-neuron means."""
+        import pandas as pd
+
+        cols = {"step": self.steps}
+        for k, v in self.trajectory.items():
+            cols[k if v.ndim == 1 else f"{k}_mean"] = v if v.ndim == 1 else np.mean(np.abs(v) if k == "a" else v, axis=(1, 2))
+        return pd.DataFrame(cols)
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (
+            f"Result(snr={c.snr:.4g}, mu_norm={c.mu_norm:.4g}, init_scale={c.init_scale:.4g}, n={c.n}, d={c.d}, m={c.m}, "
+            f"steps={c.steps}: train_error={self.train_error:.4f}, test_error={self.test_error:.4f}, "
+            f"test_error_clean={self.test_error_clean:.4f}, diverged={self.diverged})"
+        )
+
+
+def _split(cfg: Config, res: dict[str, np.ndarray], i: int) -> Result:
+    traj = {k: v[i] for k, v in res.items() if k not in ("steps", "W", "a_final", "b_final")}
+    params = None
+    if "W" in res:
+        params = {"W": res["W"][i], "a": res["a_final"][i], "b": res["b_final"][i]}
+    traj_only = {k: v for k, v in traj.items() if k != "diverged_step"}
+    return Result(config=cfg, steps=res["steps"], trajectory=traj_only, final=final_metrics(cfg, traj), params=params)
+
+
+def simulate_batch(configs: Sequence[Config] | None = None, *, optimizer=None, return_params: bool = False, **kwargs: Any) -> list[Result]:
+    """Run many configurations; each group of equal static fields is one compiled batched call.
+
+    Either pass ``configs`` (from :func:`benign.make_config`) or keyword arguments of
+    :func:`simulate` where some values are sequences of equal length (zipped, not crossed), e.g.
+    ``simulate_batch(snr=[0.1, 0.2, 0.4], seed=[0, 1, 2], init_scale=0.01)``.
+    Results come back in input order.
+    """
+    if configs is None:
+        lengths = {k: len(v) for k, v in kwargs.items() if isinstance(v, (list, tuple, np.ndarray)) and k != "mu"}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"sequence arguments must have equal lengths, got {lengths}")
+        B = next(iter(lengths.values()), 1)
+        configs = [make_config(**{k: (v[i] if k in lengths else v) for k, v in kwargs.items()}) for i in range(B)]
+    elif kwargs:
+        raise ValueError(f"give either configs or keyword arguments, not both (got {sorted(kwargs)})")
+    groups: dict[Config, list[int]] = {}
+    for i, c in enumerate(configs):
+        groups.setdefault(c.static(), []).append(i)
+    results: list[Result | None] = [None] * len(configs)
+    for idx in groups.values():
+        res = run_group([configs[i] for i in idx], optimizer, return_params)
+        for j, i in enumerate(idx):
+            results[i] = _split(configs[i], res, j)
+    return results  # type: ignore[return-value]
+
+
+def simulate(*, optimizer=None, return_params: bool = True, **kwargs: Any) -> Result:
+    """Train one two-layer CNN by full-batch GD and measure it. All arguments are keywords.
+
+    Signal: ``snr`` (default 0.1) or ``mu_norm`` or ``mu`` (vector (d,)). Shapes: ``n`` (50), ``d``
+    (500), ``m`` (20). Noise: ``sigma_p`` (1.0), ``p`` label-flip rate (0.1), ``noise`` 'orthogonal' |
+    'isotropic'. Init: ``init_scale`` (0.1, output layer), ``output_init`` 'constant' | 'gaussian',
+    ``sigma_0`` (0.01), ``hidden_init`` 'gaussian' | 'uniform'. Model: ``activation`` 'relu' |
+    'leaky_relu' | 'poly_relu' (``q``, ``leaky_slope``), ``bias``, ``reduce`` 'sum' | 'mean',
+    ``train_output`` (True; False fixes ``a = output_value``, default 1/m). Training: ``eta`` or
+    ``eta_w``/``eta_a`` (0.1), ``steps`` (1000), ``weight_decay`` (0), ``optimizer`` (an optax
+    transformation replacing plain GD). Output: ``n_test`` (2000), ``n_checkpoints`` (40),
+    ``precision`` 'float32' | 'float64', ``seed`` (0). Every argument is validated first.
+    """
+    cfg = make_config(**kwargs)
+    return simulate_batch([cfg], optimizer=optimizer, return_params=return_params)[0]
+
