@@ -18,10 +18,6 @@ from . import model
 from .config import Config
 from .model import Params
 
-#: Test points are generated in blocks of this size (fixed, so results never depend on batching).
-TEST_BLOCK = 512
-
-
 class Hyper(NamedTuple):
     """Dynamic (vmappable) scalars of one run; each field is a 0-d array."""
 
@@ -89,31 +85,32 @@ def gd_step(cfg: Config, state: TrainState, X: jax.Array, y: jax.Array, hyper: H
     return TrainState(new, opt_state, state.step + 1, first_bad)
 
 
-def clean_test_error(cfg: Config, params: Params, key: jax.Array, mu: jax.Array, hyper: Hyper) -> jax.Array:
-    """``P(y_hat != sign f(x))`` on ``cfg.n_test`` fresh test points drawn from ``key`` (ties count as errors).
+def sample_test_set(cfg: Config, key: jax.Array, mu: jax.Array, hyper: Hyper, dtype) -> tuple[jax.Array, jax.Array]:
+    """Fresh test inputs for the clean error: labels y_hat (n_test,) and noise patches xi (n_test, d).
 
-    The points are generated block by block (``TEST_BLOCK``) so memory stays bounded; the same key
-    gives the same test set at every checkpoint.
+    Drawn once per run from ``key`` (the same test set at every checkpoint); memory n_test * d.
     """
-    dtype = params.W.dtype
-    n_blocks = -(-cfg.n_test // TEST_BLOCK)
-    s = jnp.einsum("jrd,d->jr", params.W, mu)  # <w_{j,r}, mu>: (2, m)
-
-    def block(i):
-        k = jax.random.fold_in(key, i)
-        y_hat, _ = data_mod.sample_labels(k, TEST_BLOCK, 0.0, dtype)
-        xi = data_mod.sample_noise(jax.random.fold_in(k, 1), TEST_BLOCK, mu, hyper.sigma_p, cfg.noise == "orthogonal", dtype)
-        z_sig = y_hat[:, None, None] * s + params.b
-        z_noise = jnp.einsum("nd,jrd->njr", xi, params.W) + params.b
-        h = model.responses_from_preacts(cfg, jnp.stack([z_sig, z_noise], axis=1))
-        wrong = (y_hat * model.readout(params, h) <= 0).astype(dtype)
-        valid = (i * TEST_BLOCK + jnp.arange(TEST_BLOCK)) < cfg.n_test
-        return jnp.sum(wrong * valid)
-
-    return jnp.sum(jax.lax.map(block, jnp.arange(n_blocks))) / cfg.n_test
+    k1, k2 = jax.random.split(key)
+    y_hat, _ = data_mod.sample_labels(k1, cfg.n_test, 0.0, dtype)
+    xi = data_mod.sample_noise(k2, cfg.n_test, mu, hyper.sigma_p, cfg.noise == "orthogonal", dtype)
+    return y_hat, xi
 
 
-def checkpoint_metrics(cfg: Config, params: Params, X: jax.Array, y: jax.Array, test_key: jax.Array, mu: jax.Array, hyper: Hyper) -> dict[str, jax.Array]:
+def clean_test_error(cfg: Config, params: Params, test: tuple[jax.Array, jax.Array], mu: jax.Array) -> jax.Array:
+    """``P(y_hat != sign f(x))`` on the test set ``test = (y_hat, xi)`` (ties count as errors).
+
+    The signal patch of a test point is ``y_hat * mu``, so only ``<w, mu>`` (2, m) and the noise
+    projections ``xi @ W^T`` (n_test, 2, m) are needed.
+    """
+    y_hat, xi = test
+    s = jnp.einsum("jrd,d->jr", params.W, mu)
+    z_sig = y_hat[:, None, None] * s + params.b
+    z_noise = jnp.einsum("nd,jrd->njr", xi, params.W) + params.b
+    h = model.responses_from_preacts(cfg, jnp.stack([z_sig, z_noise], axis=1))
+    return jnp.mean((y_hat * model.readout(params, h) <= 0).astype(xi.dtype))
+
+
+def checkpoint_metrics(cfg: Config, params: Params, X: jax.Array, y: jax.Array, test: tuple[jax.Array, jax.Array], mu: jax.Array, hyper: Hyper) -> dict[str, jax.Array]:
     """Metrics recorded at a checkpoint.
 
     Scalars: ``train_loss`` (mean logistic, no weight decay), ``train_error`` (``y f <= 0``),
@@ -122,7 +119,7 @@ def checkpoint_metrics(cfg: Config, params: Params, X: jax.Array, y: jax.Array, 
     ``a`` (signed), ``b``, and ``D = a^2 - |w|^2 - b^2`` (conserved by gradient flow).
     """
     margins = y * model.forward(cfg, params, X)
-    clean = clean_test_error(cfg, params, test_key, mu, hyper)
+    clean = clean_test_error(cfg, params, test, mu)
     w_norm = jnp.linalg.norm(params.W, axis=-1)
     return dict(
         train_loss=model.logistic_loss(margins),
@@ -150,11 +147,12 @@ def train(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None = 
     ds = data_mod.sample(k_data, cfg.n, mu, hyper.sigma_p, hyper.p, cfg.noise == "orthogonal", dtype)
     params = model.init_params(k_init, cfg, hyper.init_scale, hyper.sigma_0, dtype)
     hyper = Hyper(*(jnp.asarray(h, dtype) for h in hyper))
+    test = sample_test_set(cfg, k_test, mu, hyper, dtype)
     ckpts = checkpoint_steps(cfg.steps, cfg.n_checkpoints)
     segments = jnp.asarray(np.diff(ckpts), jnp.int32)
 
     def record(prm):
-        return checkpoint_metrics(cfg, prm, ds.X, ds.y, k_test, mu, hyper)
+        return checkpoint_metrics(cfg, prm, ds.X, ds.y, test, mu, hyper)
 
     def segment(state, length):
         state = jax.lax.fori_loop(0, length, lambda _, s: gd_step(cfg, s, ds.X, ds.y, hyper, optimizer), state)
