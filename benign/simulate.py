@@ -67,7 +67,7 @@ def final_metrics(cfg: Config, traj: dict[str, np.ndarray]) -> dict[str, float]:
     conservation law holds (fixed output layer or weight decay).
     """
     w, a, b = traj["w_norm"], np.abs(traj["a"]), traj["b"]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = w[-1] / a[-1]
         conserved = cfg.train_output and cfg.weight_decay == 0
         if conserved:

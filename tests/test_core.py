@@ -1,0 +1,192 @@
+"""Numerical contracts of the core simulator: gradients, conservation laws, determinism, precision."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import benign
+from benign import dynamics, model
+from benign.config import make_config
+from benign.model import Params
+
+import reference as ref
+
+TOL = {"float32": dict(rtol=2e-4, atol=1e-5), "float64": dict(rtol=1e-9, atol=1e-12)}
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    activation=st.sampled_from(["relu", "leaky_relu", "poly_relu"]),
+    reduce=st.sampled_from(["sum", "mean"]),
+    bias=st.booleans(),
+    train_output=st.booleans(),
+    n=st.integers(1, 6),
+    d=st.integers(2, 7),
+    m=st.integers(1, 3),
+    seed=st.integers(0, 2**20),
+)
+def test_gradients_match_float64_numpy_reference(activation, reduce, bias, train_output, n, d, m, seed):
+    cfg = make_config(activation=activation, reduce=reduce, bias=bias, train_output=train_output, n=n, d=d, m=m, q=3.0)
+    rng = np.random.default_rng(seed)
+    W, a, b = rng.normal(size=(2, m, d)), rng.normal(size=(2, m)), rng.normal(size=(2, m)) * bias
+    X, y = rng.normal(size=(n, 2, d)), rng.choice([-1.0, 1.0], size=n)
+    loss_ref, dW, da, db = ref.loss_and_grads(W, a, b, X, y, activation, reduce, q=3.0, slope=cfg.leaky_slope)
+    prm = Params(jnp.asarray(W), jnp.asarray(a), jnp.asarray(b))
+    value, g = jax.value_and_grad(lambda p: model.loss(cfg, p, jnp.asarray(X), jnp.asarray(y)))(prm)
+    np.testing.assert_allclose(float(value), loss_ref, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(g.W), dW, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(g.a), da, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(g.b), db, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(model.forward(cfg, prm, jnp.asarray(X))), ref.forward(W, a, b, X, activation, reduce, 3.0, cfg.leaky_slope), rtol=1e-10, atol=1e-12)
+
+
+def _one_step(cfg, seed):
+    """One GD step in float64 from a random state; returns (params before, params after, grads)."""
+    rng = np.random.default_rng(seed)
+    prm = Params(*(jnp.asarray(v) for v in (rng.normal(size=(2, cfg.m, cfg.d)) * 0.3, rng.normal(size=(2, cfg.m)), np.zeros((2, cfg.m)))))
+    X = jnp.asarray(rng.normal(size=(cfg.n, 2, cfg.d)))
+    y = jnp.asarray(rng.choice([-1.0, 1.0], size=cfg.n))
+    hyper = dynamics.Hyper(*(jnp.asarray(v, jnp.float64) for v in (1.0, 0.1, 1.0, 0.1, 0.01, cfg.eta_w, cfg.eta_a, 0.0)))
+    st0 = dynamics.init_state(cfg, prm)
+    st1 = dynamics.gd_step(cfg, st0, X, y, hyper)
+    g = jax.grad(lambda p: model.loss(cfg, p, X, y))(prm)
+    return prm, st1.params, g
+
+
+@settings(max_examples=20, deadline=None)
+@given(activation=st.sampled_from(["relu", "leaky_relu"]), eta=st.floats(1e-3, 0.5), seed=st.integers(0, 2**20))
+def test_balancedness_drift_is_exactly_eta_squared_term(activation, eta, seed):
+    """science.md §4.1: for 1-homogeneous activations, one GD step changes D = a^2 - |w|^2 by eta^2 (|ga|^2 - |gw|^2)."""
+    cfg = make_config(activation=activation, n=5, d=6, m=3, eta=eta, precision="float64")
+    p0, p1, g = _one_step(cfg, seed)
+    D = lambda p: np.asarray(p.a**2 - jnp.sum(p.W**2, axis=-1))  # noqa: E731
+    predicted = eta**2 * np.asarray(g.a**2 - jnp.sum(g.W**2, axis=-1))
+    np.testing.assert_allclose(D(p1) - D(p0), predicted, rtol=1e-7, atol=1e-13)
+    # and the a*ga = <w, gw> identity behind it
+    np.testing.assert_allclose(np.asarray(p0.a * g.a), np.asarray(jnp.sum(p0.W * g.W, axis=-1)), rtol=1e-9, atol=1e-13)
+
+
+def test_two_step_sizes_conserve_a2_over_eta_a_minus_w2_over_eta_w():
+    """With eta_w != eta_a the per-step drift of a^2/eta_a - |w|^2/eta_w is (eta_a |ga|^2 - eta_w |gw|^2)."""
+    cfg = make_config(n=5, d=6, m=3, eta_w=0.05, eta_a=0.2, precision="float64")
+    p0, p1, g = _one_step(cfg, 7)
+    Q = lambda p: np.asarray(p.a**2 / 0.2 - jnp.sum(p.W**2, axis=-1) / 0.05)  # noqa: E731
+    predicted = np.asarray(0.2 * g.a**2 - 0.05 * jnp.sum(g.W**2, axis=-1))
+    np.testing.assert_allclose(Q(p1) - Q(p0), predicted, rtol=1e-7, atol=1e-12)
+
+
+def test_small_init_ratio_tends_to_sqrt_eta_ratio():
+    """Small output init: both layers grow and |w|/|a| -> sqrt(eta_w/eta_a) (science.md §4.2)."""
+    r = benign.simulate(snr=0.3, init_scale=1e-3, sigma_0=1e-4, eta_w=0.2, eta_a=0.05, steps=3000, n=20, d=100, m=5, precision="float64")
+    assert r.train_error == 0.0
+    assert r.conserved_drift < 0.05
+    assert abs(r.ratio - 2.0) < 0.1, r.ratio
+    assert abs(r.ratio - r.ratio_predicted) < 0.02
+
+
+def test_large_init_output_layer_barely_moves_and_fixed_output_never_moves():
+    r = benign.simulate(snr=0.3, init_scale=2.0, eta=0.02, steps=2000, n=20, d=100, m=5)
+    a = np.abs(r.trajectory["a"])
+    assert np.max(np.abs(a[-1] - a[0]) / a[0]) < 0.1
+    assert r.w_norm > 2 * np.mean(r.trajectory["w_norm"][0])  # while the hidden layer grew over 2x
+    f = benign.simulate(snr=0.3, train_output=False, steps=300, n=20, d=100, m=5)
+    assert np.all(f.trajectory["a"] == np.float32(1 / 5))
+    assert np.isnan(f.conserved_drift)
+
+
+def test_benign_and_harmful_configurations():
+    """Both interpolate; the high-SNR one generalises near p, the low-SNR one well above p."""
+    kw = dict(n=50, d=500, m=20, p=0.1, init_scale=0.01, steps=1000)
+    good = benign.simulate(snr=0.25, **kw)
+    bad = benign.simulate(snr=0.03, **kw)
+    assert good.train_error == 0.0 and bad.train_error == 0.0
+    assert good.test_error < 0.1 + 0.03
+    assert bad.test_error > 0.1 + 0.2
+
+
+@pytest.mark.parametrize("precision", ["float32", "float64"])
+def test_batch_equals_single(precision):
+    cfgs = [benign.make_config(snr=s, seed=k, init_scale=0.01, steps=150, n=10, d=40, m=4, precision=precision) for s in np.linspace(0.05, 0.5, 10) for k in range(10)]
+    batch = benign.simulate_batch(cfgs)
+    for i in (0, 37, 99):
+        alone = benign.simulate_batch([cfgs[i]])[0]
+        for k, v in alone.trajectory.items():
+            np.testing.assert_allclose(batch[i].trajectory[k], v, err_msg=k, **TOL[precision])
+        assert batch[i].test_error == alone.test_error
+
+
+def test_keys_depend_on_seed_and_config_not_position_or_precision():
+    a = benign.make_config(snr=0.1, seed=3)
+    assert a.cell_hash() == benign.make_config(snr=0.1, seed=3, precision="float64").cell_hash()
+    assert a.cell_hash() != benign.make_config(snr=0.2, seed=3).cell_hash()
+    r1 = benign.simulate(snr=0.1, seed=3, steps=10, n=5, d=20, m=2)
+    r2 = benign.simulate(snr=0.1, seed=4, steps=10, n=5, d=20, m=2)
+    assert not np.allclose(r1.trajectory["train_loss"], r2.trajectory["train_loss"])
+
+
+def test_float32_agrees_with_float64():
+    kw = dict(snr=0.2, init_scale=0.05, steps=400, n=20, d=200, m=5, seed=2)
+    r32, r64 = benign.simulate(**kw), benign.simulate(precision="float64", **kw)
+    assert r64.params["W"].dtype == np.float64 and r32.params["W"].dtype == np.float32
+    np.testing.assert_allclose(r32.trajectory["train_loss"], r64.trajectory["train_loss"], rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(r32.params["W"], r64.params["W"], rtol=1e-3, atol=1e-5)
+    assert abs(r32.test_error - r64.test_error) <= 2 / 2000
+
+
+def test_divergence_is_flagged_not_silent():
+    r = benign.simulate(snr=1.0, init_scale=5.0, eta=1e4, steps=50, n=10, d=50, m=3)
+    assert r.diverged and 0 <= r.diverged_step <= 50
+    ok = benign.simulate(snr=0.2, steps=20, n=10, d=50, m=3)
+    assert not ok.diverged and ok.diverged_step == -1
+
+
+def test_published_model_options_run():
+    """The Kou et al. code's model: bias, uniform init, mean over patches, fixed output 1, isotropic noise."""
+    r = benign.simulate(mu_norm=5.0, d=200, n=20, m=10, bias=True, hidden_init="uniform", reduce="mean", train_output=False, output_value=1.0, noise="isotropic", eta=0.1, steps=100)
+    assert np.all(r.trajectory["a"] == 1.0)
+    assert np.any(r.trajectory["b"][-1] != r.trajectory["b"][0])  # the bias is trained
+    assert r.train_error == 0.0
+
+
+def test_mu_vector_and_isotropic_noise():
+    d = 30
+    mu = np.zeros(d)
+    mu[3], mu[7] = 3.0, 4.0
+    r = benign.simulate(mu=mu, d=d, n=10, m=3, steps=20)
+    assert r.config.mu_norm == pytest.approx(5.0)
+    from benign import data
+
+    ds = data.sample(jax.random.PRNGKey(0), 500, jnp.asarray(mu), 1.0, 0.0, orthogonal=True, dtype=jnp.float64)
+    np.testing.assert_allclose(np.asarray(ds.X[:, 1] @ mu), 0.0, atol=1e-10)  # noise orthogonal to mu
+    np.testing.assert_allclose(np.asarray(ds.X[:, 0]), np.asarray(ds.y_clean)[:, None] * mu, atol=1e-6)
+    iso = data.sample(jax.random.PRNGKey(0), 2000, jnp.asarray(mu), 2.0, 0.25, orthogonal=False, dtype=jnp.float64)
+    assert np.std(np.asarray(iso.X[:, 1] @ mu) / 5.0) == pytest.approx(2.0, rel=0.1)
+    assert np.mean(np.asarray(iso.y != iso.y_clean)) == pytest.approx(0.25, abs=0.03)
+
+
+def test_optax_optimizer_and_weight_decay():
+    import optax
+
+    r = benign.simulate(snr=0.3, steps=100, n=10, d=50, m=3, optimizer=optax.adam(1e-2))
+    assert np.isfinite(r.train_loss) and r.train_loss < r.trajectory["train_loss"][0]
+    f = benign.simulate(snr=0.3, steps=100, n=10, d=50, m=3, train_output=False, optimizer=optax.adam(1e-2))
+    assert np.all(f.trajectory["a"] == f.trajectory["a"][0])
+    wd = benign.simulate(snr=0.3, steps=300, n=10, d=50, m=3, weight_decay=0.1)
+    no = benign.simulate(snr=0.3, steps=300, n=10, d=50, m=3)
+    assert wd.w_norm < no.w_norm
+
+
+def test_result_export():
+    r = benign.simulate(snr=0.2, steps=20, n=5, d=20, m=2)
+    d = r.to_dict()
+    for k in ("snr", "mu_norm", "init_scale", "test_error", "test_error_clean", "train_loss", "train_error", "diverged"):
+        assert k in d
+    frame = r.trajectory_frame()
+    assert list(frame["step"]) == list(r.steps) and r.steps[0] == 0 and r.steps[-1] == 20
+    with pytest.raises(AttributeError):
+        r.no_such_metric  # noqa: B018
