@@ -1,0 +1,470 @@
+"""Compare simulation results with the theory (science.md §3-4).
+
+Input: one row per run, as a ``pandas.DataFrame``, a list of objects with ``.to_dict()`` (or
+dicts), or an ``xarray.Dataset`` (dims = swept arguments + ``seed``, data variables = final
+metrics, attrs = fixed arguments).  Needs ``test_error``; uses ``n, d, mu_norm (or snr), sigma_p,
+p, m, q, sigma_0, init_scale, eta_w, eta_a, train_output, activation, diverged, ratio,
+ratio_predicted, conserved_drift`` when present and skips a summary (with a note) otherwise.
+:func:`compare` is the entry point; its pieces are public.  Bootstraps draw only from the ``rng``
+argument (Generator or seed).  numpy/pandas only: logistic regression is a damped Newton solver.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from benign import theory as th
+
+#: Per-run outputs (averaged per cell); every other column but ``seed`` is a config column.
+METRIC_COLUMNS = ("train_loss", "train_error", "test_error", "test_error_clean", "min_margin",
+                  "diverged", "diverged_step", "w_norm", "a_norm", "ratio", "ratio_predicted",
+                  "conserved_drift", "phi", "regime_theory", "lower_bound", "upper_bound")
+KOU_SLOPES = MappingProxyType({"d": 0.25, "n": -0.25, "sigma_p": 1.0})
+_KOU_FORM = ("kou2023", "meng2024", "shang2024")
+RNG = np.random.Generator | int | None
+
+
+def to_frame(results: Any) -> pd.DataFrame:
+    """One row per run as a DataFrame (copy).  For a Dataset: ``to_dataframe().reset_index()``
+    with scalar attrs broadcast as columns; ``.attrs["cell_keys"]`` lists its non-seed dims."""
+    keys: list[str] | None = None
+    if isinstance(results, pd.DataFrame):
+        df = results.copy()
+    elif type(results).__name__ == "Dataset" and hasattr(results, "to_dataframe"):
+        keys = [str(k) for k in results.dims if k != "seed"] + [str(k) for k in results.coords
+                if k not in results.dims and "seed" not in results[k].dims]
+        df = results.to_dataframe().reset_index()
+        for k, v in results.attrs.items():
+            if k not in df.columns and (np.ndim(v) == 0 or isinstance(v, str)):
+                df[k] = v.item() if isinstance(v, np.generic) else v
+                keys.append(k)
+    elif isinstance(results, Mapping):
+        df = pd.DataFrame(dict(results))
+    elif isinstance(results, Iterable):
+        df = pd.DataFrame([r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in results])
+    else:
+        raise TypeError(f"cannot convert {type(results).__name__} to a DataFrame")
+    for col in ("train_output", "diverged"):  # netCDF stores bools as ints
+        if col in df.columns and df[col].notna().all() and df[col].dtype != bool:
+            df[col] = df[col].astype(bool)
+    if "mu_norm" not in df.columns and {"snr", "sigma_p", "d"} <= set(df.columns):
+        df["mu_norm"] = df["snr"] * df["sigma_p"] * np.sqrt(df["d"])
+    df.attrs["cell_keys"] = keys
+    return df
+
+
+def empirical_regime(test_error: Any, p: Any, tol: float = 0.05, gap: float = 0.1) -> np.ndarray:
+    """``benign`` if ``test_error <= p + tol``, ``harmful`` if ``>= p + gap``, else
+    ``undetermined`` (NaN errors too).  Broadcast arrays in, ``<U12`` array out."""
+    if not 0 <= tol <= gap:
+        raise ValueError(f"tol={tol!r}, gap={gap!r} are invalid: need 0 <= tol <= gap")
+    te, p = np.asarray(test_error, dtype=float), np.asarray(p, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.where(te <= p + tol, "benign",
+                        np.where(te >= p + gap, "harmful", "undetermined")).astype("<U12")
+
+
+def _keys(df: pd.DataFrame, cell_keys: Sequence[str] | None) -> list[str]:
+    """Explicit keys, else those recorded by :func:`to_frame`, else every column that is not a
+    known metric (:data:`METRIC_COLUMNS`, ``cond_*``), ``seed`` or ``cell``."""
+    keys = cell_keys if cell_keys is not None else df.attrs.get("cell_keys")
+    if keys is not None:
+        return [k for k in keys if k in df.columns]
+    return [c for c in df.columns if c not in METRIC_COLUMNS and c not in ("seed", "cell")
+            and not str(c).startswith("cond_")]
+
+
+def cell_table(df: pd.DataFrame, cell_keys: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per-cell means of the numeric metrics over seeds (diverged runs excluded), plus
+    ``n_runs``, ``n_diverged``, ``test_error_sd`` and an integer ``cell`` id (also added to
+    ``df`` in place).  Cells = unique combinations of the config columns present."""
+    keys = _keys(df, cell_keys)
+    for k in keys:  # unhashable values (lists, arrays) -> their repr
+        if df[k].dtype == object and df[k].map(lambda v: isinstance(v, (list, dict,
+                                                                        np.ndarray))).any():
+            df[k] = df[k].map(repr)
+    df["cell"] = df.groupby(keys, dropna=False, sort=True).ngroup() if keys else 0
+    metrics = [c for c in df.columns if c not in keys and c not in ("seed", "cell", "diverged")
+               and pd.api.types.is_numeric_dtype(df[c]) and df[c].dtype != bool]
+    vals = df[metrics].astype(float)
+    if "diverged" in df.columns:
+        vals.loc[df["diverged"].astype(bool).to_numpy()] = np.nan
+    g = vals.groupby(df["cell"])
+    table = df.groupby("cell")[keys].first() if keys else pd.DataFrame(index=[0])
+    table = table.join(g.mean())
+    table["n_runs"] = df.groupby("cell").size()
+    table["n_diverged"] = (df.groupby("cell")["diverged"].sum().astype(int)
+                           if "diverged" in df.columns else 0)
+    if "test_error" in metrics:
+        table["test_error_sd"] = g["test_error"].std()
+    return table.reset_index()
+
+
+def logistic_regression(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None,
+                        l2: float = 1e-3, max_iter: int = 100) -> np.ndarray:
+    """Penalised logistic regression by damped Newton steps.
+
+    Args: X (N, k) float features (no intercept column); y (N,) in [0, 1]; weights (N,) >= 0;
+    l2: ridge penalty on the slopes of the standardised features (keeps separable data finite).
+    Returns: float64 (k+1,) ``[intercept, coef_1..coef_k]`` on the original feature scale.
+    """
+    X = np.asarray(X, dtype=float).reshape(len(y), -1)
+    y = np.asarray(y, dtype=float)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
+    mean, sd = X.mean(0), X.std(0)
+    sd[sd == 0] = 1.0
+    A = np.hstack([np.ones((len(y), 1)), (X - mean) / sd])
+    pen = np.full(A.shape[1], l2)
+    pen[0] = 0.0
+    beta = np.zeros(A.shape[1])
+
+    def obj(b: np.ndarray) -> float:
+        eta = A @ b
+        return float(w @ (np.logaddexp(0.0, eta) - y * eta) + 0.5 * pen @ b**2)
+
+    f = obj(beta)
+    for _ in range(max_iter):
+        prob = 0.5 * (1.0 + np.tanh(0.5 * (A @ beta)))
+        grad = A.T @ (w * (prob - y)) + pen * beta
+        H = (A * (w * prob * (1 - prob))[:, None]).T @ A + np.diag(pen + 1e-10)
+        step, t = np.linalg.solve(H, grad), 1.0
+        while (f_new := obj(beta - t * step)) > f and t > 1e-10:
+            t *= 0.5
+        beta, f_old, f = beta - t * step, f, min(f, f_new)
+        if f_old - f <= 1e-12 * (1.0 + abs(f)):
+            break
+    coef = beta[1:] / sd
+    return np.concatenate([[beta[0] - coef @ mean], coef])
+
+
+def _boot(X: np.ndarray, y: np.ndarray, w0: np.ndarray, groups: np.ndarray, stat,
+          n_boot: int, rng: RNG, l2: float) -> np.ndarray:
+    """Statistic of the fit, then ``n_boot`` cluster-bootstrap replicates (clusters resampled
+    with replacement, as multinomial weights times ``w0``).  Returns (n_boot+1, s) float64;
+    failed replicates (one class only, reversed boundary) are NaN."""
+    rng = np.random.default_rng(rng)
+    codes, inv = np.unique(groups, return_inverse=True)
+    out, uniform = [], np.full(len(codes), 1.0 / len(codes))
+    for b in range(n_boot + 1):
+        w = w0 if b == 0 else w0 * rng.multinomial(len(codes), uniform)[inv]
+        pos = w @ y
+        if pos <= 0 or pos >= w.sum():
+            out.append(None)
+            continue
+        out.append(stat(logistic_regression(X, y, w, l2=l2)))
+    k = len(next(o for o in out if o is not None)) if any(o is not None for o in out) else 1
+    return np.array([np.full(k, np.nan) if o is None else o for o in out], dtype=float)
+
+
+def _interval(samples: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray]:
+    q = 50 * (1 - ci)
+    with np.errstate(invalid="ignore"):
+        return np.nanpercentile(samples, q, axis=0), np.nanpercentile(samples, 100 - q, axis=0)
+
+
+def _labelled(frame: pd.DataFrame, label_col: str, weight_col: str | None,
+              group_col: str | None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows usable for a benign-vs-harmful fit: ``(sub, y, w, groups)``.  A string label column
+    keeps benign (y=1) and harmful (y=0) rows; a numeric one is a benign fraction in [0, 1]
+    (weights from ``weight_col``, e.g. the number of determined runs in the cell)."""
+    lab = frame[label_col]
+    if pd.api.types.is_numeric_dtype(lab):
+        w = frame[weight_col].to_numpy(float) if weight_col else np.ones(len(frame))
+        keep = np.isfinite(lab.to_numpy(float)) & (w > 0)
+        sub = frame[keep]
+        y, w = sub[label_col].to_numpy(float), w[keep]
+    else:
+        sub = frame[lab.isin(["benign", "harmful"])]
+        y = (sub[label_col] == "benign").to_numpy(float)
+        w = sub[weight_col].to_numpy(float) if weight_col else np.ones(len(sub))
+    groups = sub[group_col].to_numpy() if group_col in sub.columns else np.arange(len(sub))
+    return sub, y, w, groups
+
+
+@dataclass(frozen=True)
+class BoundaryFit:
+    """Fitted benign/harmful boundary ``phi_star`` (logistic midpoint in log phi) with a
+    bootstrap CI, the logistic sharpness ``slope`` (per unit log phi), counts and a note."""
+    phi_star: float
+    ci_low: float
+    ci_high: float
+    slope: float
+    n_benign: int  # (weighted) counts used in the fit
+    n_harmful: int
+    n_boot_failed: int
+    note: str = ""
+
+
+def fit_boundary(frame: pd.DataFrame, phi_col: str = "phi", label_col: str = "regime_empirical",
+                 group_col: str | None = "cell", weight_col: str | None = None,
+                 n_boot: int = 200, ci: float = 0.95, rng: RNG = 0,
+                 l2: float = 1e-3) -> BoundaryFit:
+    """Logistic regression of benign (1) vs harmful (0) on ``log phi`` (labels as in
+    :func:`_labelled`); rows with other labels or non-positive/non-finite phi are dropped;
+    the bootstrap resamples ``group_col`` clusters (rows if absent)."""
+    sub, y, w, groups = _labelled(frame, label_col, weight_col, group_col)
+    phi = sub[phi_col].to_numpy(float)
+    ok = np.isfinite(phi) & (phi > 0)
+    y, w, groups, x = y[ok], w[ok], groups[ok], np.log(phi[ok])
+    nb, nh = int(round(w @ y)), int(round(w @ (1 - y)))
+    if nb == 0 or nh == 0:
+        return BoundaryFit(*(math.nan,) * 4, nb, nh, 0, "need both benign and harmful cells")
+    stat = lambda c: np.array([-c[0] / c[1] if c[1] > 0 else np.nan, c[1]])  # noqa: E731
+    s = _boot(x[:, None], y, w, groups, stat, n_boot, rng, l2)
+    lo, hi = _interval(s[1:, :1], ci)
+    return BoundaryFit(float(np.exp(s[0, 0])), float(np.exp(lo[0])), float(np.exp(hi[0])),
+                       float(s[0, 1]), nb, nh, int(np.isnan(s[1:, 0]).sum()),
+                       "" if s[0, 1] > 0 else "fitted boundary is reversed (benign at low phi)")
+
+
+def fit_scaling(frame: pd.DataFrame, label_col: str = "regime_empirical",
+                variables: Sequence[str] = ("d", "n", "sigma_p"), group_col: str | None = "cell",
+                weight_col: str | None = None, q: float | None = None, n_boot: int = 200,
+                ci: float = 0.95, rng: RNG = 0, l2: float = 1e-3) -> pd.DataFrame:
+    """Scaling of the critical ``|mu|``: logistic regression of benign on ``log mu_norm`` and
+    ``log x`` for each ``x`` in ``variables`` that varies; ``slope_x = -coef_x / coef_logmu``
+    (``d log mu_crit / d log x``).  Returns one row per fitted variable: ``slope, ci_low,
+    ci_high, kou2023, cao2022`` (Cao: ``+1/2, -1/q, +1``; NaN without ``q``) and whether each
+    prediction lies in the CI.  Empty frame if ``mu_norm`` does not vary."""
+    sub, y, w, groups = _labelled(frame, label_col, weight_col, group_col)
+    cols = ["mu_norm"] + [v for v in variables if v in sub.columns and sub[v].nunique() > 1]
+    X = sub[cols].to_numpy(float) if "mu_norm" in sub.columns else np.zeros((0, 1))
+    ok = np.all(np.isfinite(X) & (X > 0), axis=1)
+    X, y, w, groups = np.log(X[ok]), y[ok], w[ok], groups[ok]
+    if len(np.unique(X[:, 0])) < 2 or not 0 < w @ y < w.sum():
+        return pd.DataFrame(columns=["slope", "ci_low", "ci_high", "kou2023", "cao2022"])
+    stat = lambda c: -c[2:] / c[1] if c[1] > 0 else np.full(len(c) - 2, np.nan)  # noqa: E731
+    s = _boot(X, y, w, groups, stat, n_boot, rng, l2)
+    lo, hi = _interval(s[1:], ci)
+    cao = {"d": 0.5, "n": -1.0 / q if q else math.nan, "sigma_p": 1.0}
+    out = pd.DataFrame({"slope": s[0], "ci_low": lo, "ci_high": hi,
+                        "kou2023": [KOU_SLOPES.get(v, math.nan) for v in cols[1:]],
+                        "cao2022": [cao.get(v, math.nan) for v in cols[1:]]},
+                       index=pd.Index(cols[1:], name="variable"))
+    for t in ("kou2023", "cao2022"):
+        out[f"{t}_in_ci"] = (out[t] >= out.ci_low) & (out[t] <= out.ci_high)
+    return out
+
+
+def calibrate(table: pd.DataFrame, theory: str = "kou2023", c2_quantile: float = 1.0,
+              label_col: str = "regime_empirical") -> dict[str, float]:
+    """Smallest-envelope constants on the theory's ``phi`` axis from a cell table.
+
+    ``benign_at``: the smallest benign-cell phi above every non-benign cell; ``harmful_at``: the
+    largest harmful-cell phi below every non-harmful cell.  Kou-form theories also get ``C2``
+    (the ``c2_quantile`` of ``phi / -log(test_error - p)`` over benign cells with positive excess,
+    so ``p + exp(-phi/C2)`` covers that fraction of them) and ``C4`` (smallest excess error of
+    the cells with ``phi <= harmful_at``).  NaN where undefined."""
+    phi, lab = table["phi"].to_numpy(float), table[label_col].to_numpy()
+    excess = (table["test_error"] - table.get("p", 0.0)).to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        nb_max = np.nanmax(phi[lab != "benign"], initial=-np.inf)
+        nh_min = np.nanmin(phi[lab != "harmful"], initial=np.inf)
+        b = phi[(lab == "benign") & (phi > nb_max)]
+        h = phi[(lab == "harmful") & (phi < nh_min)]
+    out = {"benign_at": float(b.min()) if b.size else math.nan,
+           "harmful_at": float(h.max()) if h.size else math.nan}
+    if theory in _KOU_FORM:
+        sel = (lab == "benign") & (excess > 0) & (excess < 1) & np.isfinite(phi)
+        req = phi[sel] / -np.log(excess[sel])
+        out["C2"] = float(np.quantile(req, c2_quantile)) if req.size else math.nan
+        out["C4"] = float(excess[phi <= out["harmful_at"]].min()) if h.size else math.nan
+    return out
+
+
+def trainable_table(table: pd.DataFrame, theory: str = "kou2023", n_boot: int = 200,
+                    ci: float = 0.95, rng: RNG = 0, label_col: str = "regime_empirical",
+                    weight_col: str | None = None,
+                    **constants: float) -> pd.DataFrame | None:
+    """Fitted boundary ``phi_star`` per ``init_scale`` for trainable-output cells, next to the
+    fixed-output fit (``train_output == False`` cells) and the theory's fixed-output band
+    ``[harmful_at, benign_at]``.  ``shift_vs_fixed = phi_star / phi_star(fixed)`` (or vs the
+    band's geometric centre when there are no fixed-output cells).  None if not applicable."""
+    if not {"train_output", "init_scale"} <= set(table.columns) or not table.train_output.any():
+        return None
+    rng = np.random.default_rng(rng)
+    harm, ben = th.thresholds(theory, **constants)
+    fixed = table[~table.train_output.astype(bool)]
+    groups = [("fixed", math.nan, fixed)] if len(fixed) else []
+    trained = table[table.train_output.astype(bool)]
+    groups += [("trainable", s, g) for s, g in trained.groupby("init_scale")]
+    rows = []  # one per (output, init_scale) group
+    for kind, scale, g in groups:
+        f = fit_boundary(g, label_col=label_col, weight_col=weight_col, n_boot=n_boot, ci=ci,
+                         rng=rng)
+        large = math.nan
+        if kind == "trainable" and {"sigma_0", "d"} <= set(g.columns):
+            large = float(np.mean(np.asarray(th.regime_of_init(g.init_scale.to_numpy(float),
+                          g.sigma_0.to_numpy(float), g.d.to_numpy(float))) == "large"))
+        rows.append({"output": kind, "init_scale": scale, "frac_large_init": large,
+                     "n_cells": len(g), "phi_star": f.phi_star, "ci_low": f.ci_low,
+                     "ci_high": f.ci_high, "note": f.note})
+    out = pd.DataFrame(rows)
+    ref = out.phi_star.iloc[0] if len(fixed) else math.sqrt(harm * ben)
+    out["shift_vs_fixed"] = out.phi_star / ref
+    out["theory_harmful_at"], out["theory_benign_at"] = harm, ben
+    return out
+
+
+def dynamics_summary(df: pd.DataFrame) -> pd.DataFrame | None:
+    """Per ``(eta_w, eta_a, init_scale)`` group (those present) of trainable runs: median measured
+    ``ratio`` and ``ratio_predicted``, median/max ``|ratio/ratio_predicted - 1|``, median/max
+    ``|conserved_drift|``.  None when neither ``ratio`` nor ``conserved_drift`` exists."""
+    have = [c for c in ("ratio", "ratio_predicted", "conserved_drift") if c in df.columns]
+    if not ({"ratio", "ratio_predicted"} <= set(have) or "conserved_drift" in have):
+        return None
+    sub = df[df.train_output.astype(bool)] if "train_output" in df.columns else df
+    if "diverged" in sub.columns:
+        sub = sub[~sub.diverged.astype(bool)]
+    sub = sub.dropna(subset=have, how="all")
+    if sub.empty:
+        return None
+    agg: dict[str, Any] = {}
+    if {"ratio", "ratio_predicted"} <= set(have):
+        sub = sub.assign(rel_err=(sub.ratio / sub.ratio_predicted - 1).abs())
+        agg |= {"ratio": "median", "ratio_predicted": "median"}
+        agg |= {"rel_err_median": ("rel_err", "median"), "rel_err_max": ("rel_err", "max")}
+    if "conserved_drift" in have:
+        sub = sub.assign(abs_drift=sub.conserved_drift.abs())
+        agg |= {"drift_median": ("abs_drift", "median"), "drift_max": ("abs_drift", "max")}
+    keys = [k for k in ("eta_w", "eta_a", "init_scale") if k in sub.columns]
+    named = {k: (v if isinstance(v, tuple) else (k, v)) for k, v in agg.items()}
+    named["n_runs"] = (have[0], "size")
+    sub, keys = (sub, keys) if keys else (sub.assign(group="all"), ["group"])
+    return sub.groupby(keys).agg(**named)
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """Result of :func:`compare`.  ``table``: one row per cell (config, mean metrics,
+    ``regime_empirical``, ``phi``, ``regime_theory``, ``lower_bound``, ``upper_bound``,
+    ``agree``, ``calibrated_lower``/``calibrated_upper``); the rest are the summaries (None where
+    the needed columns were missing, see ``notes``)."""
+    table: pd.DataFrame
+    theory: str
+    constants: Mapping[str, float]
+    agreement: float
+    n_compared: int
+    confusion: pd.DataFrame
+    boundary: BoundaryFit | None
+    calibrated: Mapping[str, float]
+    scaling: pd.DataFrame | None
+    trainable: pd.DataFrame | None
+    dynamics: pd.DataFrame | None
+    notes: tuple[str, ...] = field(default=())
+    settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def report(self) -> str:
+        """Human-readable multi-section summary."""
+        fmt = lambda x: "(skipped)" if x is None or (hasattr(x, "empty") and x.empty) \
+            else x.to_string(float_format=lambda v: f"{v:.4g}")  # noqa: E731
+        b = self.boundary
+        lines = [f"benign: comparison with {self.theory} "
+                 f"(constants {dict(self.constants) or 'default'}), {len(self.table)} cells, "
+                 f"settings {dict(self.settings)}",
+                 f"\n== Regime agreement: {self.agreement:.3f} on {self.n_compared} cells "
+                 "where both are determined", fmt(self.confusion),
+                 "\n== Calibrated boundary (logistic in log phi)",
+                 "(skipped)" if b is None else
+                 f"phi* = {b.phi_star:.4g}  CI [{b.ci_low:.4g}, {b.ci_high:.4g}]  sharpness "
+                 f"{b.slope:.3g}  ({b.n_benign} benign / {b.n_harmful} harmful) {b.note}",
+                 "envelope constants: " + ", ".join(f"{k}={v:.4g}" for k, v in
+                                                    self.calibrated.items()),
+                 "\n== Scaling of the critical |mu| (d log mu_crit / d log x)", fmt(self.scaling),
+                 "\n== Trainable output: boundary per init_scale", fmt(self.trainable),
+                 "\n== Layer dynamics: ratio vs conservation prediction", fmt(self.dynamics)]
+        if self.notes:
+            lines += ["\n== Notes"] + [f"- {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    __str__ = report
+
+
+def compare(results: Any, theory: str = "kou2023", *, tol: float = 0.05, gap: float = 0.1,
+            level: str = "cell", n_boot: int = 200, ci: float = 0.95, rng: RNG = 0,
+            cell_keys: Sequence[str] | None = None, **constants: float) -> Comparison:
+    """Compare runs with ``theory`` (see :data:`benign.theory.THEORIES`).
+
+    ``tol``/``gap``: empirical regime thresholds above ``p``.  ``level``: fit boundaries on cell
+    means (``"cell"``) or on individual runs (``"run"``, bootstrap still resamples cells).
+    ``constants`` go to the theory function.  Needs at least ``test_error``.
+    """
+    if level not in ("cell", "run"):
+        raise ValueError(f"level={level!r} is invalid: must be 'cell' or 'run'")
+    rng = np.random.default_rng(rng)
+    df, notes = to_frame(results), []
+    if "test_error" not in df.columns:
+        raise ValueError("results need a 'test_error' column")
+    if "p" not in df.columns:
+        df["p"] = 0.0
+        notes.append("no 'p' column: assumed p = 0")
+    want = "poly_relu" if theory == "cao2022" else "relu"
+    if "activation" in df.columns and (acts := sorted(set(df.activation.astype(str)) - {want})):
+        notes.append(f"{theory} assumes activation {want!r}; results include {acts}")
+    table = cell_table(df, cell_keys)
+    table["regime_empirical"] = empirical_regime(table.test_error, table.p, tol, gap)
+    try:
+        pred = th.predict(table, theory, **constants)
+        table = table.drop(columns=[c for c in pred.columns if c in table.columns]).join(pred)
+    except ValueError as e:
+        notes.append(f"theory prediction skipped: {e}")
+        table["phi"], table["regime_theory"] = math.nan, "n/a"
+    both = ["benign", "harmful"]
+    det = table.regime_theory.isin(both) & table.regime_empirical.isin(both)
+    table["agree"] = np.where(det, table.regime_theory == table.regime_empirical, np.nan)
+    n_cmp = int(det.sum())
+    rate = float(table.agree[det].mean()) if n_cmp else math.nan
+    confusion = pd.crosstab(table.regime_theory, table.regime_empirical)
+    run_regime = pd.Series(empirical_regime(df.test_error, df.p, tol, gap), index=df.index)
+    if "diverged" in df.columns:
+        run_regime[df.diverged.astype(bool)] = "diverged"
+    counts = pd.crosstab(df.cell, run_regime).reindex(columns=["benign", "harmful"],
+                                                       fill_value=0)
+    for lab in ("benign", "harmful"):
+        table[f"n_{lab}_runs"] = table.cell.map(counts[lab]).fillna(0).astype(int)
+    fit: dict[str, Any] = {"n_boot": n_boot, "ci": ci, "rng": rng}
+    if level == "run":  # per-run labels; identical features within a cell -> binomial counts
+        nd = table.n_benign_runs + table.n_harmful_runs
+        fit_frame = table.assign(frac_benign=table.n_benign_runs / nd.where(nd > 0),
+                                 n_determined=nd)
+        fit |= {"label_col": "frac_benign", "weight_col": "n_determined"}
+    else:
+        fit_frame = table
+    boundary = fit_boundary(fit_frame, **fit) if table.phi.notna().any() else None
+    calibrated = calibrate(table, theory) if boundary is not None else {}
+    if calibrated and all(np.isfinite(list(calibrated.values()))):
+        cc = ({"C1": calibrated["benign_at"], "C3": 1 / calibrated["harmful_at"]}
+              if theory == "cao2022" else {"C1": calibrated["benign_at"],
+              "C3": calibrated["harmful_at"], "C2": calibrated["C2"], "C4": calibrated["C4"]})
+        try:
+            cal = th.predict(table, theory, **{**constants, **cc})
+            table["calibrated_lower"], table["calibrated_upper"] = cal.lower_bound, cal.upper_bound
+        except ValueError as e:
+            notes.append(f"calibrated bounds skipped: {e}")
+    else:
+        notes.append("calibrated bounds skipped (an envelope constant is undefined)")
+    q = float(df.q.iloc[0]) if "q" in df.columns and df.q.nunique() == 1 else None
+    scaling = None  # stays None when mu_norm does not vary
+    if "mu_norm" in df.columns and df.mu_norm.nunique() > 1:
+        scaling = fit_scaling(fit_frame, q=q, **fit)
+        mixed = [c for c in ("train_output", "init_scale") if c in df and df[c].nunique() > 1]
+        if mixed:
+            notes.append(f"scaling fit pools cells over {mixed}; see the trainable table")
+    else:
+        notes.append("scaling fit skipped: mu_norm missing or constant")
+    trainable = trainable_table(fit_frame, theory, **fit, **constants)
+    if trainable is None:
+        notes.append("trainable-output table skipped: no train_output/init_scale runs")
+    dynamics = dynamics_summary(df)
+    if dynamics is None:
+        notes.append("layer-dynamics summary skipped: no ratio/conserved_drift columns")
+    return Comparison(table, theory, MappingProxyType(dict(constants)), rate, n_cmp, confusion,
+                      boundary, MappingProxyType(calibrated), scaling, trainable, dynamics,
+                      tuple(notes), MappingProxyType({"tol": tol, "gap": gap, "level": level,
+                                                      "ci": ci, "n_boot": n_boot}))
