@@ -11,15 +11,21 @@ _jax.config.update("jax_enable_x64", True)
 from .config import Config, make_config  # noqa: E402
 from .model import Params  # noqa: E402
 from .simulate import Result, simulate, simulate_batch  # noqa: E402
+from .analysis import Comparison, compare  # noqa: E402
+from .sweep import load, sweep  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Comparison",
     "Config",
     "Params",
     "Result",
+    "compare",
+    "load",
     "make_config",
     "simulate",
     "simulate_batch",
+    "sweep",
     "__version__",
 ]

@@ -1,0 +1,277 @@
+"""The ``benign`` command line: sweeps from TOML files, plots, theory comparison, published protocols.
+
+    benign sweep CONFIG.toml --out DIR     run (or resume) a sweep; DIR/results.nc at the end
+                                           (--executor ray [--address ADDR]: chunks on a Ray cluster)
+    benign plot DIR                        every applicable figure, PNGs in DIR/figures/
+    benign compare DIR                     agreement report of benign.analysis.compare
+    benign reproduce kou2023 --out DIR     a published protocol (--scale tiny|small|full)
+    benign info                            version, devices, precision
+
+A sweep file has a ``[grid]`` table (argument -> list of values, or a range table
+``{start, stop, step}`` / ``{start, stop, num, log}``, log ranges rounded to 6 significant digits),
+a ``[fixed]`` table, ``seeds = N`` (or a list) and optionally ``chunk_size``, ``trajectories`` and
+``theory``::
+
+    seeds = 4
+    chunk_size = 128
+    [grid]
+    snr = [0.02, 0.05, 0.1, 0.2]
+    n = {start = 10, stop = 40, step = 10}
+    [fixed]
+    d = 200
+    steps = 300
+
+Bad input (a malformed file, an unknown key, an invalid value, a foreign results directory) prints
+``error: ...`` naming the key and exits with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Benign vs harmful overfitting in two-layer ReLU CNNs.")
+
+TOP_KEYS = ("grid", "fixed", "seeds", "chunk_size", "trajectories", "theory")
+
+
+class ConfigError(ValueError):
+    """A sweep file that cannot be used; the message names the offending key."""
+
+
+def _axis(key: str, spec: Any) -> list:
+    """A grid axis from a TOML list or a range table."""
+    if isinstance(spec, list):
+        if not spec:
+            raise ConfigError(f"grid.{key}: the list of values is empty")
+        return spec
+    if not isinstance(spec, dict):
+        raise ConfigError(f"grid.{key}: expected a list of values or a range table {{start, stop, step|num}}, got {spec!r}")
+    unknown = sorted(set(spec) - {"start", "stop", "step", "num", "log"})
+    if unknown or "start" not in spec or "stop" not in spec or ("step" in spec) == ("num" in spec):
+        raise ConfigError(f"grid.{key}: a range table needs start, stop and exactly one of step or num (optional log); got keys {sorted(spec)}")
+    start, stop = spec["start"], spec["stop"]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (start, stop)):
+        raise ConfigError(f"grid.{key}: start and stop must be numbers")
+    ints = all(isinstance(spec.get(k, 0), int) for k in ("start", "stop", "step")) and "num" not in spec
+    if "step" in spec:
+        step = spec["step"]
+        if not isinstance(step, (int, float)) or isinstance(step, bool) or step <= 0 or stop < start:
+            raise ConfigError(f"grid.{key}: step must be a positive number and stop >= start")
+        num = int(math.floor((stop - start) / step + 1e-9)) + 1
+        vals = [start + i * step for i in range(num)]
+    else:
+        num = spec["num"]
+        if not isinstance(num, int) or isinstance(num, bool) or num < 1:
+            raise ConfigError(f"grid.{key}: num must be an integer >= 1")
+        if spec.get("log", False):
+            if start <= 0 or stop <= 0:
+                raise ConfigError(f"grid.{key}: a log range needs start > 0 and stop > 0")
+            vals = [math.exp(math.log(start) + i * (math.log(stop) - math.log(start)) / max(num - 1, 1)) for i in range(num)]
+        else:
+            vals = [start + i * (stop - start) / max(num - 1, 1) for i in range(num)]
+    digits = 6 if spec.get("log", False) else 12  # log ranges: 6 significant digits keep labels readable
+    return [int(v) for v in vals] if ints else [float(f"{v:.{digits}g}") for v in vals]
+
+
+def read_config(path: str | os.PathLike) -> dict[str, Any]:
+    """Parse a sweep TOML file into ``sweep`` keyword arguments (grid, seeds, fixed, ...).
+
+    Raises :class:`ConfigError` naming the key for anything malformed; argument values are checked
+    later by :func:`benign.make_config`, whose errors also name the argument.
+    """
+    try:
+        raw = tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML: {e}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read {path}: {e}") from None
+    unknown = sorted(set(raw) - set(TOP_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown key(s) {unknown} in {path}; allowed top-level keys: {list(TOP_KEYS)}")
+    grid = raw.get("grid", {})
+    if not isinstance(grid, dict) or not grid:
+        raise ConfigError(f"{path}: a non-empty [grid] table is required (argument = [values])")
+    fixed = raw.get("fixed", {})
+    if not isinstance(fixed, dict):
+        raise ConfigError(f"{path}: [fixed] must be a table")
+    for k, v in fixed.items():
+        if isinstance(v, (dict, list)):
+            raise ConfigError(f"fixed.{k}: expected a single value, got {v!r} (put lists in [grid])")
+    seeds = raw.get("seeds", 1)
+    if isinstance(seeds, bool) or not (isinstance(seeds, int) or (isinstance(seeds, list) and all(isinstance(s, int) for s in seeds))):
+        raise ConfigError(f"seeds: expected a number of seeds or a list of integers, got {seeds!r}")
+    out: dict[str, Any] = {"grid": {k: _axis(k, v) for k, v in grid.items()}, "seeds": seeds, "fixed": fixed}
+    if "chunk_size" in raw:
+        cs = raw["chunk_size"]
+        if isinstance(cs, bool) or not isinstance(cs, int) or cs < 1:
+            raise ConfigError(f"chunk_size: expected an integer >= 1, got {cs!r}")
+        out["chunk_size"] = cs
+    if "trajectories" in raw:
+        if not isinstance(raw["trajectories"], bool):
+            raise ConfigError(f"trajectories: expected true or false, got {raw['trajectories']!r}")
+        out["trajectories"] = raw["trajectories"]
+    if "theory" in raw:
+        if not isinstance(raw["theory"], str):
+            raise ConfigError(f"theory: expected a theory name or 'auto', got {raw['theory']!r}")
+        out["theory"] = None if raw["theory"] == "none" else raw["theory"]
+    return out
+
+
+def _fail(e: BaseException) -> None:
+    if os.environ.get("BENIGN_DEBUG"):
+        raise e
+    typer.echo(f"error: {e}", err=True)
+    raise typer.Exit(2)
+
+
+def _run_sweep(kw: dict[str, Any], out: Path, chunk_size: int | None, progress: bool, cache: bool,
+               executor: str = "local", address: str | None = None):
+    from .sweep import enable_compile_cache, sweep
+
+    if cache:
+        enable_compile_cache()
+    kw = dict(kw)
+    fixed = kw.pop("fixed")
+    if chunk_size is not None:
+        kw["chunk_size"] = chunk_size
+    if address is not None:
+        if executor != "ray":
+            raise ValueError("--address is only used with --executor ray")
+        kw["executor_options"] = {"address": address}
+    return sweep(kw.pop("grid"), kw.pop("seeds"), out=str(out), progress=progress, executor=executor, **kw, **fixed)
+
+
+_OUT = typer.Option(..., "--out", "-o", help="results directory (created, or resumed if it holds the same sweep)")
+_PROGRESS = typer.Option(True, "--progress/--no-progress", help="show a progress bar")
+_CACHE = typer.Option(True, "--compile-cache/--no-compile-cache", help="reuse compiled programs across runs (JAX persistent cache)")
+_EXECUTOR = typer.Option("local", help="where chunks run: local | ray")
+_ADDRESS = typer.Option(None, help="Ray cluster address (with --executor ray; default: RAY_ADDRESS or a local Ray)")
+
+
+@app.command("sweep")
+def sweep_cmd(config: Path = typer.Argument(..., help="sweep TOML file"), out: Path = _OUT,
+              chunk_size: Optional[int] = typer.Option(None, help="runs per compiled call (overrides the file)"),
+              progress: bool = _PROGRESS, cache: bool = _CACHE, executor: str = _EXECUTOR,
+              address: Optional[str] = _ADDRESS) -> None:
+    """Run (or resume) the sweep described by CONFIG; results in OUT/results.nc."""
+    try:
+        ds = _run_sweep(read_config(config), out, chunk_size, progress, cache, executor, address)
+    except (ValueError, KeyError, TypeError, OSError) as e:
+        _fail(e)
+    typer.echo(f"{out / 'results.nc'}: {dict(ds.sizes)}, variables {len(ds.data_vars)}")
+
+
+@app.command("plot")
+def plot_cmd(results: Path = typer.Argument(..., help="results directory or .nc file"),
+             out: Optional[Path] = typer.Option(None, "--out", "-o", help="figure directory (default RESULTS/figures)"),
+             x: Optional[str] = typer.Option(None, help="horizontal axis (a swept argument)"),
+             y: Optional[str] = typer.Option(None, help="vertical axis (a swept argument)"),
+             threshold: float = typer.Option(0.2, help="test-error threshold of the benign panel")) -> None:
+    """Draw every figure that applies to a sweep's results."""
+    from . import plot as bp
+    from .store import load
+
+    try:
+        ds = load(results)
+        figdir = out or (results if results.is_dir() else results.parent) / "figures"
+        for name in (x, y):
+            if name is not None and name not in bp.grid_dims(ds):
+                raise ValueError(f"--x/--y {name!r} is not a swept dimension; choose from {bp.grid_dims(ds)}")
+        paths = bp.plot_all(ds, figdir, threshold=threshold)
+        if x is not None or y is not None:
+            dx, dy = bp.default_axes(ds)
+            paths.append(figdir / f"phase_{x or dx}_{y or dy}.png")
+            bp.plt.close(bp.phase_diagram(ds, x or dx, y or dy, threshold=threshold, path=paths[-1]))
+    except (ValueError, KeyError, OSError) as e:
+        _fail(e)
+    for p in paths:
+        typer.echo(str(p))
+
+
+def comparison(ds, theory: str | None = None):
+    """``benign.analysis.compare`` on a results dataset (trajectories dropped); ``None`` if unavailable."""
+    try:
+        from . import analysis
+    except ImportError:
+        return None
+    final = ds.drop_dims("step") if "step" in ds.dims else ds
+    name = theory or ds.attrs.get("theory") or "kou2023"
+    return analysis.compare(final, theory=name if name not in ("none", "") else "kou2023")
+
+
+@app.command("compare")
+def compare_cmd(results: Path = typer.Argument(..., help="results directory or .nc file"),
+                theory: Optional[str] = typer.Option(None, help="theory name (default: the sweep's)")) -> None:
+    """Print the agreement report between the sweep and the theory."""
+    from .store import load
+
+    try:
+        comp = comparison(load(results), theory)
+    except (ValueError, KeyError, OSError) as e:
+        _fail(e)
+    if comp is None:
+        _fail(RuntimeError("benign.analysis is not available in this installation"))
+    typer.echo(comp.report())
+
+
+@app.command("reproduce")
+def reproduce_cmd(name: str = typer.Argument(..., help="protocol name, e.g. kou2023"), out: Path = _OUT,
+                  scale: str = typer.Option("small", help="tiny | small | full (full = the published grid)"),
+                  chunk_size: Optional[int] = typer.Option(None, help="runs per compiled call"),
+                  progress: bool = _PROGRESS, cache: bool = _CACHE, executor: str = _EXECUTOR,
+                  address: Optional[str] = _ADDRESS,
+                  plot: bool = typer.Option(True, "--plot/--no-plot", help="also draw OUT/figures/NAME.png")) -> None:
+    """Run a published protocol (science.md §5) and draw its figure."""
+    from .sweep import protocol
+
+    try:
+        grid, seeds, fixed = protocol(name, scale)
+        ds = _run_sweep({"grid": grid, "seeds": seeds, "fixed": fixed}, out, chunk_size, progress, cache, executor, address)
+        typer.echo(f"{out / 'results.nc'}: {dict(ds.sizes)}")
+        if plot:
+            from . import plot as bp
+
+            path = out / "figures" / f"{name}.png"
+            fig = bp.phase_diagram(ds, "d", "mu_norm", threshold=0.2, path=path, title=f"{name} protocol, scale {scale}")
+            typer.echo(f"{path}: boundary Phi = n|mu|^4/(sigma_p^4 d) = {fig.fitted_C:.3g} (fitted at test error 0.2)")
+    except (ValueError, KeyError, OSError) as e:
+        _fail(e)
+
+
+@app.command("info")
+def info_cmd() -> None:
+    """Version, JAX devices and precision."""
+    import jax
+
+    import benign
+
+    from .store import netcdf_engine
+
+    typer.echo(f"benign {benign.__version__} (python {sys.version.split()[0]}, jax {jax.__version__})")
+    typer.echo(f"devices: {', '.join(str(d) for d in jax.devices())} (backend {jax.default_backend()})")
+    typer.echo(f"precision: float32 by default, float64 {'available' if jax.config.jax_enable_x64 else 'unavailable'} (precision='float64')")
+    typer.echo(f"cpu cores: {os.cpu_count()}")
+    try:
+        typer.echo(f"netCDF engine: {netcdf_engine()}")
+    except ImportError as e:
+        typer.echo(f"netCDF engine: none ({e})")
+    for mod in ("theory", "analysis", "coef"):
+        try:
+            __import__(f"benign.{mod}")
+            ok = "yes"
+        except ImportError as e:
+            ok = f"no ({e})"
+        typer.echo(f"benign.{mod}: {ok}")
+
+
+if __name__ == "__main__":
+    app()

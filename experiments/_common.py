@@ -1,0 +1,77 @@
+"""Shared plumbing of the experiment scripts: paths, command-line flags, resumable sweeps.
+
+Each experiment runs its sweep in a resumable work directory ``results/experiments/<name>/``
+(gitignored; interrupt and re-run to resume), copies the consolidated netCDF file to
+``experiments/data/<name>.nc`` and saves its figure as ``docs/figures/<name>.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run from a checkout without `pip install -e .`
+    sys.path.insert(0, str(ROOT))
+
+FIGURES = ROOT / "docs" / "figures"
+DATA = ROOT / "experiments" / "data"
+WORK = ROOT / "results" / "experiments"
+
+
+def parser(doc: str | None) -> argparse.ArgumentParser:
+    """Flags every experiment understands: ``--work``, ``--no-progress``, ``--no-compile-cache``."""
+    p = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--work", type=Path, default=None, help="resumable results directory (default results/experiments/<name>)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--no-compile-cache", action="store_true", help="do not use JAX's persistent compilation cache")
+    return p
+
+
+def run(name: str, args: argparse.Namespace, grid: dict[str, list], seeds: int, fixed: dict[str, Any],
+        keep: list[str] | None = None, **kw: Any):
+    """Run (or resume) one sweep for experiment ``name``; copy its netCDF file to experiments/data
+    (only the variables in ``keep``, if given, to keep large grids small)."""
+    from benign.sweep import enable_compile_cache, sweep
+
+    if not args.no_compile_cache:
+        enable_compile_cache()
+    out = (args.work or WORK) / name
+    t0 = time.perf_counter()
+    ds = sweep(grid, seeds=seeds, out=str(out), progress=not args.no_progress, **kw, **fixed)
+    print(f"[{name}] {dict(ds.sizes)} in {time.perf_counter() - t0:.1f} s -> {out / 'results.nc'}")
+    DATA.mkdir(parents=True, exist_ok=True)
+    if keep is None:
+        shutil.copyfile(out / "results.nc", DATA / f"{name}.nc")
+    else:
+        from benign.store import save_netcdf
+
+        save_netcdf(ds[[v for v in keep if v in ds]], DATA / f"{name}.nc")
+    return ds
+
+
+def save(fig, name: str) -> Path:
+    """Save ``fig`` as docs/figures/<name>.png and print the path."""
+    import matplotlib.pyplot as plt
+
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    path = FIGURES / f"{name}.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"figure: {path.relative_to(ROOT)}")
+    return path
+
+
+def report(ds, theory: str | None = None) -> str | None:
+    """The agreement report of ``benign.analysis.compare`` (None if analysis is unavailable)."""
+    from benign.cli import comparison
+
+    try:
+        comp = comparison(ds, theory)
+    except (ValueError, KeyError) as e:
+        return f"(comparison skipped: {e})"
+    return None if comp is None else comp.report()
