@@ -24,6 +24,7 @@ REDUCES = ("sum", "mean")
 NOISES = ("orthogonal", "isotropic")
 PRECISIONS = ("float32", "float64")
 ENGINES = ("auto", "dense", "coef")
+TEST_ERRORS = ("gaussian", "test_set")
 
 #: Fields that are vmapped over in a batched call (floats, plus the integer seed).
 DYNAMIC_FIELDS = (
@@ -37,8 +38,10 @@ DYNAMIC_FIELDS = (
     "weight_decay",
     "seed",
 )
-#: Fields that do not change the numbers, so they do not enter the random-key hash.
-_NOT_HASHED = ("precision", "engine", "n_checkpoints", "mu_vec")
+#: Fields left out of the random-key hash: they do not change the numbers (precision, engine,
+#: bookkeeping), or, for ``steps``, they only say how long to run: a shorter run is exactly the
+#: prefix of a longer one with the same data and init.
+_NOT_HASHED = ("precision", "engine", "n_checkpoints", "mu_vec", "test_error_method", "n_mc", "steps")
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,11 @@ class Config:
     """One fully resolved simulation configuration (see :func:`make_config` for meanings).
 
     Static: ``n, d, m, steps, n_test, n_checkpoints, activation, q, leaky_slope, train_output,
-    output_value, output_init, hidden_init, bias, reduce, noise, precision, engine``.
+    output_value, output_init, hidden_init, bias, reduce, noise, precision, engine, test_error_method, n_mc``.
+    ``engine``: 'dense' (GD on W), 'coef' (exact GD on signal/noise coefficients, science.md §4.3;
+    plain GD only) or 'auto' (coef when it is cheaper and no optax optimizer is given).
+    ``test_error_method``: 'gaussian' (estimator of science.md §4.4 on ``n_mc`` fixed Gaussian points) or
+    'test_set' (``n_test`` fresh test points).
     Dynamic (batchable): ``mu_norm, init_scale, sigma_p, p, sigma_0, eta_w, eta_a, weight_decay, seed``.
     ``mu_vec`` is an optional signal direction of shape ``(d,)`` (``None``: ``e_1``).
     """
@@ -68,7 +75,9 @@ class Config:
     reduce: str = "sum"
     noise: str = "orthogonal"
     precision: str = "float32"
-    engine: str = "dense"
+    engine: str = "auto"
+    test_error_method: str = "gaussian"
+    n_mc: int = 16384
     mu_norm: float = 1.0
     init_scale: float = 0.1
     sigma_p: float = 1.0
@@ -192,6 +201,10 @@ def make_config(
     kw["noise"] = _check_choice("noise", kw["noise"], NOISES)
     kw["precision"] = _check_choice("precision", kw["precision"], PRECISIONS)
     kw["engine"] = _check_choice("engine", kw["engine"], ENGINES)
+    kw["test_error_method"] = _check_choice("test_error_method", kw["test_error_method"], TEST_ERRORS)
+    kw["n_mc"] = _check_int("n_mc", kw["n_mc"], 2)
+    if kw["n_mc"] % 2:
+        raise _err("n_mc", kw["n_mc"], "an even integer >= 2")
     for k in ("train_output", "bias"):
         if not isinstance(kw[k], (bool, np.bool_)):
             raise _err(k, kw[k], "True or False")

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import data as data_mod
-from . import model
+from . import model, testerror
 from .config import Config
 from .model import Params
 
@@ -115,18 +115,26 @@ def checkpoint_metrics(cfg: Config, params: Params, X: jax.Array, y: jax.Array, 
 
     Scalars: ``train_loss`` (mean logistic, no weight decay), ``train_error`` (``y f <= 0``),
     ``min_margin`` (``min_i y_i f(x_i)``), ``test_error_clean`` and ``test_error = p + (1-2p) clean``
-    (the exact expectation over test-label flips). Per neuron (2, m): ``w_norm = |w_{j,r}|``,
+    (the exact expectation over test-label flips) with its standard error ``test_error_se``; the clean
+    error comes from the Gaussian estimator (:mod:`benign.testerror`, ``test_error_method='gaussian'``;
+    ``test`` unused, may be ``None``) or from the test set (``'test_set'``, binomial standard error). Per neuron (2, m): ``w_norm = |w_{j,r}|``,
     ``a`` (signed), ``b``, and ``D = a^2 - |w|^2 - b^2`` (conserved by gradient flow).
     """
     margins = y * model.forward(cfg, params, X)
-    clean = clean_test_error(cfg, params, test, mu)
+    if cfg.test_error_method == "gaussian":
+        clean, clean_se = testerror.clean_error_from_weights(cfg, params.W, params.a, params.b, mu, hyper.sigma_p)
+    else:
+        clean = clean_test_error(cfg, params, test, mu)
+        clean_se = testerror.binomial_se(clean, cfg.n_test)
+    test_error, test_error_se = testerror.noisy_error(hyper.p, clean, clean_se)
     w_norm = jnp.linalg.norm(params.W, axis=-1)
     return dict(
         train_loss=model.logistic_loss(margins),
         train_error=jnp.mean((margins <= 0).astype(margins.dtype)),
         min_margin=jnp.min(margins),
         test_error_clean=clean,
-        test_error=hyper.p + (1 - 2 * hyper.p) * clean,
+        test_error=test_error,
+        test_error_se=test_error_se,
         w_norm=w_norm,
         a=params.a,
         b=params.b,
@@ -147,7 +155,7 @@ def train(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None = 
     ds = data_mod.sample(k_data, cfg.n, mu, hyper.sigma_p, hyper.p, cfg.noise == "orthogonal", dtype)
     params = model.init_params(k_init, cfg, hyper.init_scale, hyper.sigma_0, dtype)
     hyper = Hyper(*(jnp.asarray(h, dtype) for h in hyper))
-    test = sample_test_set(cfg, k_test, mu, hyper, dtype)
+    test = sample_test_set(cfg, k_test, mu, hyper, dtype) if cfg.test_error_method == "test_set" else None
     ckpts = checkpoint_steps(cfg.steps, cfg.n_checkpoints)
     segments = jnp.asarray(np.diff(ckpts), jnp.int32)
 

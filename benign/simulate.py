@@ -15,16 +15,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import dynamics
+from . import coef, dynamics
 from .config import Config, make_config
 
 _HYPER_FIELDS = dynamics.Hyper._fields
 
 
-@functools.partial(jax.jit, static_argnames=("cfg", "optimizer", "return_params"))
-def _run_compiled(cfg: Config, seeds, hashes, hyper: dynamics.Hyper, mu_dirs, optimizer=None, return_params=False):
+@functools.partial(jax.jit, static_argnames=("cfg", "optimizer", "return_params", "engine"))
+def _run_compiled(cfg: Config, seeds, hashes, hyper: dynamics.Hyper, mu_dirs, optimizer=None, return_params=False, engine="dense"):
+    train = coef.train if engine == "coef" else dynamics.train
+
     def one(seed, h, hy, md):
-        return dynamics.train(cfg, dynamics.run_key(seed, h), hy, md, optimizer, return_params)
+        return train(cfg, dynamics.run_key(seed, h), hy, md, optimizer, return_params)
 
     return jax.vmap(one)(seeds, hashes, hyper, mu_dirs)
 
@@ -34,14 +36,15 @@ def run_group(configs: Sequence[Config], optimizer=None, return_params: bool = F
 
     Returns numpy arrays with a leading batch axis B = len(configs): trajectories (B, K) or
     (B, K, 2, m), ``diverged_step`` (B,), optionally final ``W`` (B, 2, m, d), and ``steps`` (K,).
+    The engine is :func:`benign.coef.resolve_engine` of the static config: 'dense' (GD on W) or
+    'coef' (exact GD on signal/noise coefficients, which also fills :data:`benign.coef.PROOF_KEYS`).
     """
     if not configs:
         raise ValueError("configs is empty: give at least one configuration")
     static = configs[0].static()
     if any(c.static() != static for c in configs[1:]):
         raise ValueError("run_group needs configs with identical static fields; use simulate_batch to group them")
-    if static.engine in ("coef",):
-        raise NotImplementedError("engine='coef' is not available yet; use engine='dense'")
+    engine = coef.resolve_engine(static, optimizer)  # 'dense' | 'coef'; ValueError for coef + optimizer
     dtype = np.float64 if static.precision == "float64" else np.float32
     seeds = jnp.asarray(np.array([c.seed for c in configs], np.uint32))
     hashes = jnp.asarray(np.array([c.cell_hash() for c in configs], np.uint32))
@@ -51,8 +54,10 @@ def run_group(configs: Sequence[Config], optimizer=None, return_params: bool = F
         e1 = np.zeros(static.d)
         e1[0] = 1.0
         mu_dirs = jnp.asarray(np.stack([np.asarray(c.mu_vec) if c.mu_vec is not None else e1 for c in configs]).astype(dtype))
-    out = _run_compiled(static, seeds, hashes, hyper, mu_dirs, optimizer, return_params)
+    out = _run_compiled(static, seeds, hashes, hyper, mu_dirs, optimizer, return_params, engine)
     res = {k: np.asarray(v) for k, v in out.items()}
+    for k in coef.PROOF_KEYS:  # the dense engine does not track gamma / rho: same keys, NaN
+        res.setdefault(k, np.full(res["train_loss"].shape, np.nan, dtype))
     res["steps"] = dynamics.checkpoint_steps(static.steps, static.n_checkpoints)
     return res
 
@@ -85,6 +90,7 @@ def final_metrics(cfg: Config, traj: dict[str, np.ndarray]) -> dict[str, float]:
         train_error=float(traj["train_error"][-1]),
         test_error=float(traj["test_error"][-1]),
         test_error_clean=float(traj["test_error_clean"][-1]),
+        test_error_se=float(traj["test_error_se"][-1]),
         min_margin=float(traj["min_margin"][-1]),
         w_norm=float(np.mean(w[-1])),
         a_norm=float(np.mean(a[-1])),
@@ -100,7 +106,7 @@ def final_metrics(cfg: Config, traj: dict[str, np.ndarray]) -> dict[str, float]:
 class Result:
     """The outcome of one run.
 
-    Final metrics are attributes (``train_loss, train_error, test_error, test_error_clean,
+    Final metrics are attributes (``train_loss, train_error, test_error, test_error_clean, test_error_se,
     min_margin, w_norm, a_norm, ratio, ratio_predicted, conserved_drift, diverged, diverged_step``).
     ``steps``: (K,) checkpoint steps; ``trajectory``: dict of numpy arrays with leading axis K
     (scalars (K,), per-neuron (K, 2, m)); ``params``: final ``W`` (2, m, d), ``a``, ``b`` if kept.

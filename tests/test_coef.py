@@ -1,0 +1,153 @@
+"""The coefficient engine (benign.coef) is the dense engine, to float64 rounding (science.md §4.3)."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import benign
+from benign import coef, dynamics
+from benign.config import make_config
+from benign.model import Params
+
+sim = importlib.import_module("benign.simulate")
+
+RTOL = 1e-8
+
+
+def _close(x, y, rtol=RTOL, what=""):
+    """Relative error <= rtol, relative to the largest entry (so tiny entries do not blow it up)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    scale = max(np.max(np.abs(x)), np.max(np.abs(y)), 1e-300)
+    assert np.max(np.abs(x - y)) <= rtol * scale, f"{what}: {np.max(np.abs(x - y)) / scale:.3g} > {rtol}"
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    activation=st.sampled_from(["relu", "leaky_relu", "poly_relu"]),
+    reduce=st.sampled_from(["sum", "mean"]),
+    bias=st.booleans(),
+    train_output=st.booleans(),
+    orthogonal=st.booleans(),
+    shape=st.sampled_from([(3, 2, 1), (5, 9, 3)]),  # (n, d, m), incl. d < n + 1; few shapes (eager: no compile per example)
+    steps=st.integers(1, 10),
+    mu_norm=st.sampled_from([0.0, 0.5, 2.0]),
+    weight_decay=st.sampled_from([0.0, 0.3]),
+    eta_w=st.floats(0.01, 0.5),
+    eta_a=st.floats(0.01, 0.5),
+    seed=st.integers(0, 2**20),
+)
+def test_coef_steps_equal_dense_steps(activation, reduce, bias, train_output, orthogonal, shape, steps, mu_norm, weight_decay, eta_w, eta_a, seed):
+    """Every option: activations, bias, fixed/trainable output, noise, weight decay, two step sizes, d < n.
+
+    Runs eagerly (no compile per example) on a few shapes; the glue (data, keys, dispatch) is tested end
+    to end below.
+    """
+    n, d, m = shape
+    cfg = make_config(activation=activation, reduce=reduce, bias=bias, train_output=train_output, n=n, d=d, m=m, q=3.0,
+                      noise="orthogonal" if orthogonal else "isotropic", precision="float64", n_mc=64)
+    rng = np.random.default_rng(seed)
+    u = rng.normal(size=d)
+    mu = mu_norm * u / np.linalg.norm(u)
+    xi = rng.normal(size=(n, d))
+    if orthogonal and mu_norm > 0:
+        xi -= np.outer(xi @ u, u) / (u @ u)
+    y_clean = rng.choice([-1.0, 1.0], size=n)
+    y = np.where(rng.random(n) < 0.2, -y_clean, y_clean)
+    W0 = rng.normal(size=(2, m, d)) * rng.choice([0.05, 0.5])
+    a0 = rng.normal(size=(2, m)) if train_output else np.full((2, m), 0.7)
+    b0 = rng.normal(size=(2, m)) * 0.3 * bias
+    X = jnp.asarray(np.stack([y_clean[:, None] * mu, xi], axis=1))
+    hyper = dynamics.Hyper(*(jnp.asarray(v, jnp.float64) for v in (mu_norm, 0.1, 1.0, 0.2, 0.01, eta_w, eta_a, weight_decay)))
+
+    dense = dynamics.init_state(cfg, Params(*(jnp.asarray(v) for v in (W0, a0, b0))))
+    basis = coef.gram_basis(jnp.asarray(W0), jnp.asarray(np.vstack([mu, xi])), jnp.asarray(y), jnp.asarray(y_clean))
+    cst = coef.initial_state(basis, jnp.asarray(a0), jnp.asarray(b0))
+    for _ in range(steps):
+        dense = dynamics.gd_step(cfg, dense, X, jnp.asarray(y), hyper)
+        cst = coef.coef_step(cfg, basis, cst, hyper)
+    W = cst.c * W0 + np.einsum("jrk,kd->jrd", np.asarray(cst.C), np.vstack([mu, xi]))
+    _close(W, dense.params.W, what="W")
+    _close(cst.a, dense.params.a, what="a")
+    _close(cst.b, dense.params.b, what="b")
+    assert int(cst.first_bad) == int(dense.first_bad)
+    md = dynamics.checkpoint_metrics(cfg, dense.params, X, jnp.asarray(y), None, jnp.asarray(mu), hyper)
+    mc = coef.checkpoint_metrics(cfg, basis, cst, hyper)
+    moderate = np.max(np.abs(W)) < 100  # blown-up runs (cubic activation, large steps): cov is too ill-conditioned for MC parity
+    for k in ("train_loss", "min_margin", "w_norm", "D") + (("test_error",) if moderate else ()):
+        _close(mc[k], md[k], what=k)
+    # the proofs' coordinates are the least-squares coefficients of w - c w(0) on (mu, xi_1..xi_n)
+    V = np.vstack([mu, xi])
+    if mu_norm > 0 and np.linalg.matrix_rank(V) == n + 1:
+        C = np.linalg.solve(V @ V.T, V @ (np.asarray(dense.params.W) - float(cst.c) * W0).reshape(2 * m, d).T).T.reshape(2, m, n + 1)
+        gamma = np.array([1.0, -1.0])[:, None] * C[..., 0] * mu_norm**2
+        rho = C[..., 1:] * np.sum(xi**2, axis=1)
+        want = dict(gamma_max=gamma.max(), gamma_mean=gamma.mean(), rho_pos_max=np.maximum(rho, 0).max(), rho_neg_min=np.minimum(rho, 0).min())
+        for k, v in want.items():
+            assert abs(float(mc[k]) - v) <= 1e-6 * (1 + np.abs(C).max() * (mu_norm**2 + np.sum(xi**2, axis=1).max())), k
+
+
+def _both(cfg, **kw):
+    dense = sim.run_group([dataclasses.replace(cfg, engine="dense")], **kw)
+    fast = sim.run_group([dataclasses.replace(cfg, engine="coef")], **kw)
+    return dense, fast
+
+
+def test_engines_agree_end_to_end():
+    """simulate's glue (keys, data, init, checkpoints, final W, finite test set) is the same in both engines."""
+    mu = np.linspace(-1.0, 2.0, 50)
+    cfg = make_config(mu=mu, d=50, n=8, m=3, bias=True, hidden_init="uniform", reduce="mean", activation="leaky_relu", noise="isotropic",
+                      output_init="gaussian", init_scale=0.5, weight_decay=0.05, eta_w=0.3, eta_a=0.1, steps=40, n_checkpoints=6,
+                      precision="float64", test_error_method="test_set", n_test=300, seed=5)
+    dense = sim.run_group([dataclasses.replace(cfg, engine="dense")], return_params=True)
+    fast = sim.run_group([dataclasses.replace(cfg, engine="coef")], return_params=True)
+    assert set(dense) == set(fast)
+    for k in ("W", "a_final", "b_final", "train_loss", "min_margin", "w_norm", "a", "b", "D", "test_error", "test_error_se"):
+        _close(fast[k], dense[k], what=k)
+    assert np.array_equal(fast["test_error_clean"], dense["test_error_clean"])
+    assert np.array_equal(fast["diverged_step"], dense["diverged_step"])
+    assert np.all(np.isnan(dense["gamma_max"])) and np.all(np.isfinite(fast["gamma_max"]))
+    assert fast["gamma_max"][0, -1] > 0 and fast["rho_pos_max"][0, -1] > 0 and fast["rho_neg_min"][0, -1] < 0
+
+
+def test_auto_engine_choice_and_optimizer_rules():
+    import optax
+
+    big, small = make_config(n=20, d=500), make_config(n=50, d=30)
+    assert coef.resolve_engine(big) == "coef" and coef.resolve_engine(small) == "dense"
+    assert coef.resolve_engine(big, optax.sgd(0.1)) == "dense"  # auto falls back: optax updates are not exact in coef
+    assert coef.resolve_engine(dataclasses.replace(big, engine="dense")) == "dense"
+    with pytest.raises(ValueError, match="optax"):
+        benign.simulate(engine="coef", n=5, d=20, m=2, steps=3, optimizer=optax.adam(1e-2))
+    with pytest.raises(ValueError, match="test_error_method"):
+        make_config(test_error_method="exact")
+    with pytest.raises(ValueError, match="n_mc"):
+        make_config(n_mc=1001)
+
+
+def test_run_final_equals_run_group():
+    """run_final's one-compile data step (any d, one block loop) reproduces simulate's runs exactly."""
+    kw = dict(n=6, m=2, steps=25, hidden_init="gaussian", sigma_0=0.1, noise="orthogonal", precision="float64", n_mc=256, n_checkpoints=2)
+    cfgs = [make_config(d=d, mu_norm=mu, seed=s, **kw) for d in (45, 7) for mu in (0.0, 1.5) for s in (0, 1)]
+    res = coef.run_final(cfgs, chunk_size=3, block=16)  # chunks mix d values; 45 = 2 full blocks + a partial one
+    ref = sim.run_group(cfgs[:4])
+    for k in ("train_loss", "w_norm", "a", "test_error", "gamma_max", "rho_pos_mean"):
+        _close(res[k][:4], ref[k][:, -1], rtol=1e-9, what=k)
+    assert np.all(np.isfinite(res["test_error"])) and res["test_error"].shape == (8,)
+
+
+def test_heatmap_kou2023_shape_and_cells():
+    res = coef.heatmap_kou2023(mu_norms=[0.5, 6.0], ds=[30, 57], seeds=[0, 1], steps=20, n=6, m=3, n_mc=512)
+    assert res["test_error"].shape == (2, 2, 2) and list(res["d"]) == [30, 57] and list(res["mu_norm"]) == [0.5, 6.0]
+    assert np.all((res["test_error"] >= 0.1 - 1e-6) & (res["test_error"] <= 0.9 + 1e-6)) and np.all(res["test_error_se"] >= 0)
+    cfgs = [make_config(n=6, d=57, m=3, steps=20, eta=0.1, p=0.1, n_mc=512, mu_norm=mu, seed=s, bias=True, hidden_init="uniform", reduce="mean",
+                        noise="isotropic", train_output=False, output_value=1.0, n_checkpoints=2) for mu in (0.5, 6.0) for s in (0, 1)]
+    ref = sim.run_group(cfgs)
+    np.testing.assert_allclose(res["train_loss"][1].ravel(), ref["train_loss"][:, -1], rtol=1e-4)
+    np.testing.assert_allclose(res["test_error"][1].ravel(), ref["test_error"][:, -1], atol=3 / 512)
