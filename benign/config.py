@@ -77,7 +77,7 @@ class Config:
     precision: str = "float32"
     engine: str = "auto"
     test_error_method: str = "gaussian"
-    n_mc: int = 16384
+    n_mc: int = 4096
     mu_norm: float = 1.0
     init_scale: float = 0.1
     sigma_p: float = 1.0

@@ -31,9 +31,28 @@ def _run_compiled(cfg: Config, seeds, hashes, hyper: dynamics.Hyper, mu_dirs, op
     return jax.vmap(one)(seeds, hashes, hyper, mu_dirs)
 
 
+def _shard_batch(args, B: int):
+    """Spread the batch axis of ``args`` over every local device (no-op with one device).
+
+    The batch is padded to a multiple of the device count by repeating its last run (the padding
+    is dropped from the outputs) and placed with a ``NamedSharding`` over a one-axis mesh; each
+    run's numbers do not depend on the device it lands on.
+    """
+    devices = jax.local_devices()
+    if len(devices) == 1:
+        return args
+    pad = (-B) % len(devices)
+    if pad:
+        args = jax.tree_util.tree_map(lambda x: jnp.concatenate([x, jnp.repeat(x[-1:], pad, axis=0)]), args)
+    mesh = jax.sharding.Mesh(np.asarray(devices), ("batch",))
+    return jax.device_put(args, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch")))
+
+
 def run_group(configs: Sequence[Config], optimizer=None, return_params: bool = False) -> dict[str, np.ndarray]:
     """Run configs that share their static fields in one compiled, vmapped call.
 
+    The batch is spread over every local JAX device (several GPUs, or CPU devices forced with
+    ``XLA_FLAGS=--xla_force_host_platform_device_count=N``) with results identical to one device.
     Returns numpy arrays with a leading batch axis B = len(configs): trajectories (B, K) or
     (B, K, 2, m), ``diverged_step`` (B,), optionally final ``W`` (B, 2, m, d), and ``steps`` (K,).
     The engine is :func:`benign.coef.resolve_engine` of the static config: 'dense' (GD on W) or
@@ -54,8 +73,9 @@ def run_group(configs: Sequence[Config], optimizer=None, return_params: bool = F
         e1 = np.zeros(static.d)
         e1[0] = 1.0
         mu_dirs = jnp.asarray(np.stack([np.asarray(c.mu_vec) if c.mu_vec is not None else e1 for c in configs]).astype(dtype))
-    out = _run_compiled(static, seeds, hashes, hyper, mu_dirs, optimizer, return_params, engine)
-    res = {k: np.asarray(v) for k, v in out.items()}
+    args = _shard_batch((seeds, hashes, hyper, mu_dirs), len(configs))
+    out = _run_compiled(static, *args, optimizer, return_params, engine)
+    res = {k: np.asarray(v)[: len(configs)] for k, v in out.items()}
     for k in coef.PROOF_KEYS:  # the dense engine does not track gamma / rho: same keys, NaN
         res.setdefault(k, np.full(res["train_loss"].shape, np.nan, dtype))
     res["steps"] = dynamics.checkpoint_steps(static.steps, static.n_checkpoints)

@@ -62,7 +62,7 @@ def test_gaussian_estimator_matches_a_large_test_set(trained, noise):
 
 def test_simulate_reports_the_gaussian_estimate_with_its_standard_error(trained):
     for r in trained:
-        assert r.config.test_error_method == "gaussian" and r.config.n_mc == 16384
+        assert r.config.test_error_method == "gaussian" and r.config.n_mc == 4096
         se = r.trajectory["test_error_se"][-1]
         assert 0 <= se < 0.01
         mu = np.zeros(r.config.d)
