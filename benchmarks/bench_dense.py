@@ -6,7 +6,8 @@ measured in this run; medians of --repeats). Target (issue 2): ratio >= 0.40.
 
 FLOPs counted (multiply-adds x 2): per step the forward pre-activations (n * 2 patches * d * 2m) and
 the filter gradient (same size); per checkpoint the train forward and the test-set projections
-(n_test * d * 2m). Elementwise work is not counted.
+(n_test * d * 2m; the runs use test_error_method="test_set" so this is the work done). Elementwise
+work is not counted.
 
     python benchmarks/bench_dense.py [--batch 64] [--steps 1000] [--repeats 3]
 """
@@ -56,7 +57,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--engine", default="dense")
     args = ap.parse_args()
-    cfgs = [benign.make_config(snr=s, seed=i, n=args.n, d=args.d, m=args.m, steps=args.steps, init_scale=0.01, engine=args.engine)
+    cfgs = [benign.make_config(snr=s, seed=i, n=args.n, d=args.d, m=args.m, steps=args.steps, init_scale=0.01, engine=args.engine,
+                                test_error_method="test_set")
             for i, s in enumerate(np.linspace(0.02, 0.3, args.batch))]
     t = time.perf_counter()
     run_group(cfgs)

@@ -41,7 +41,7 @@ DYNAMIC_FIELDS = (
 #: Fields left out of the random-key hash: they do not change the numbers (precision, engine,
 #: bookkeeping), or, for ``steps``, they only say how long to run: a shorter run is exactly the
 #: prefix of a longer one with the same data and init.
-_NOT_HASHED = ("precision", "engine", "n_checkpoints", "mu_vec", "test_error_method", "n_mc", "steps")
+_NOT_HASHED = ("precision", "engine", "n_checkpoints", "mu_vec", "test_error_method", "n_mc", "n_test", "steps")
 
 
 @dataclass(frozen=True)

@@ -148,3 +148,21 @@ def test_read_config_ranges(tmp_path):
     assert cfg["grid"]["mu_norm"] == [0.0, 0.1, 0.2, 0.3]
     assert cfg["grid"]["init_scale"] == pytest.approx([0.001, 0.01, 0.1])
     assert cfg["seeds"] == [3, 5] and cfg["trajectories"] is True and cfg["fixed"] == {"n": 20}
+
+
+def test_reproduce_kou_fast_matches_the_sweep(tmp_path):
+    """--fast (one d-independent coef program) gives the sweep's numbers on the tiny grid."""
+    import numpy as np
+    import xarray as xr
+
+    res = runner.invoke(app, ["reproduce", "kou2023", "--out", str(tmp_path / "fast"), "--scale", "tiny", "--fast", "--no-plot"])
+    assert res.exit_code == 0, res.output
+    fast = xr.open_dataset(tmp_path / "fast" / "results.nc")
+    assert fast["test_error"].dims == ("d", "mu_norm", "seed")
+    res = runner.invoke(app, ["reproduce", "kou2023", "--out", str(tmp_path / "sweep"), "--scale", "tiny", "--no-plot", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    slow = load(str(tmp_path / "sweep"))
+    np.testing.assert_allclose(fast["train_loss"].values, slow["train_loss"].transpose("d", "mu_norm", "seed").values, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(fast["test_error"].values, slow["test_error"].transpose("d", "mu_norm", "seed").values, atol=0.01)
+    again = runner.invoke(app, ["reproduce", "kou2023", "--out", str(tmp_path / "fast"), "--scale", "tiny", "--fast", "--no-plot"])
+    assert again.exit_code == 2 and "exists" in again.output
