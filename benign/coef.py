@@ -238,17 +238,12 @@ def train(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None = 
     """
     if optimizer is not None:
         raise ValueError(_NO_OPTIMIZER)
-    dtype = jnp.float64 if cfg.precision == "float64" else jnp.float32
-    k_data, k_init, k_test = jax.random.split(key, 3)
-    mu = data_mod.signal_vector(hyper.mu_norm, cfg.d, mu_dir, dtype)
-    ds = data_mod.sample(k_data, cfg.n, mu, hyper.sigma_p, hyper.p, cfg.noise == "orthogonal", dtype)
-    params = model.init_params(k_init, cfg, hyper.init_scale, hyper.sigma_0, dtype)
-    hyper = Hyper(*(jnp.asarray(h, dtype) for h in hyper))
+    mu, ds, params, hyper, test_set = dynamics.setup_run(cfg, key, hyper, mu_dir)
     V = jnp.concatenate([mu[None, :], ds.X[:, 1]], axis=0)
     basis = gram_basis(params.W, V, ds.y, ds.y_clean)
     test = None
-    if cfg.test_error_method == "test_set":
-        y_hat, xi = dynamics.sample_test_set(cfg, k_test, mu, hyper, dtype)
+    if test_set is not None:
+        y_hat, xi = test_set
         test = (y_hat, xi @ params.W.reshape(2 * cfg.m, cfg.d).T, xi @ V.T)
     out, st = run_checkpoints(cfg, basis, initial_state(basis, params.a, params.b), hyper, test)
     if return_params:

@@ -142,12 +142,11 @@ def checkpoint_metrics(cfg: Config, params: Params, X: jax.Array, y: jax.Array, 
     )
 
 
-def train(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None = None, optimizer=None, return_params: bool = False) -> dict[str, jax.Array]:
-    """Sample data, initialise, run ``cfg.steps`` GD steps, and record checkpoint metrics.
+def setup_run(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None = None):
+    """Everything a run starts from, drawn from its ``key`` (shared by the dense and coef engines).
 
-    key: the run's key (see :func:`run_key`). mu_dir: (d,) unit signal direction or ``None`` (e_1).
-    Returns a dict of arrays with a leading checkpoint axis K (see :func:`checkpoint_metrics`),
-    ``diverged_step`` () int32 (-1 if none) and, if asked, the final ``W`` (2, m, d), ``a``, ``b``.
+    Returns ``(mu (d,), data: Dataset, params: Params, hyper cast to the run's dtype, test)``, where
+    ``test`` is the ``(y_hat, xi)`` test set when ``test_error_method='test_set'``, else ``None``.
     """
     dtype = jnp.float64 if cfg.precision == "float64" else jnp.float32
     k_data, k_init, k_test = jax.random.split(key, 3)
@@ -156,6 +155,17 @@ def train(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None = 
     params = model.init_params(k_init, cfg, hyper.init_scale, hyper.sigma_0, dtype)
     hyper = Hyper(*(jnp.asarray(h, dtype) for h in hyper))
     test = sample_test_set(cfg, k_test, mu, hyper, dtype) if cfg.test_error_method == "test_set" else None
+    return mu, ds, params, hyper, test
+
+
+def train(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None = None, optimizer=None, return_params: bool = False) -> dict[str, jax.Array]:
+    """Sample data, initialise, run ``cfg.steps`` GD steps, and record checkpoint metrics.
+
+    key: the run's key (see :func:`run_key`). mu_dir: (d,) unit signal direction or ``None`` (e_1).
+    Returns a dict of arrays with a leading checkpoint axis K (see :func:`checkpoint_metrics`),
+    ``diverged_step`` () int32 (-1 if none) and, if asked, the final ``W`` (2, m, d), ``a``, ``b``.
+    """
+    mu, ds, params, hyper, test = setup_run(cfg, key, hyper, mu_dir)
     ckpts = checkpoint_steps(cfg.steps, cfg.n_checkpoints)
     segments = jnp.asarray(np.diff(ckpts), jnp.int32)
 

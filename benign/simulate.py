@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import coef, dynamics
+from . import coef, dynamics, theory
 from .config import Config, make_config
 
 _HYPER_FIELDS = dynamics.Hyper._fields
@@ -89,19 +89,18 @@ def final_metrics(cfg: Config, traj: dict[str, np.ndarray]) -> dict[str, float]:
     ``ratio_predicted``: the ratio implied by conservation of ``Q = a^2/eta_a - |w|^2/eta_w``
     (science.md §4.1-4.2) at the final ``a``; ``conserved_drift``: max over neurons of
     ``|Q(T) - Q(0)|`` relative to ``a^2/eta_a + |w|^2/eta_w`` at T. Both are NaN where no
-    conservation law holds (fixed output layer or weight decay).
+    conservation law holds (fixed output layer or weight decay) or the run diverged.
     """
     w, a, b = traj["w_norm"], np.abs(traj["a"]), traj["b"]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = w[-1] / a[-1]
-        conserved = cfg.train_output and cfg.weight_decay == 0
-        if conserved:
-            wb2 = w**2 + b**2
-            Q = a**2 / cfg.eta_a - wb2 / cfg.eta_w
-            scale = np.maximum(a[-1] ** 2 / cfg.eta_a + wb2[-1] / cfg.eta_w, np.finfo(float).tiny)
+        wb = np.sqrt(w**2 + b**2)  # the bias is part of the homogeneous filter
+        finite = bool(np.all(np.isfinite(a)) and np.all(np.isfinite(wb)))  # diverged runs: NaN, never an error
+        if cfg.train_output and cfg.weight_decay == 0 and finite:
+            Q = theory.conserved_quantity(a, wb, cfg.eta_w, cfg.eta_a)
+            scale = np.maximum(a[-1] ** 2 / cfg.eta_a + wb[-1] ** 2 / cfg.eta_w, np.finfo(float).tiny)
             drift = float(np.max(np.abs(Q[-1] - Q[0]) / scale))
-            pred = np.sqrt(np.maximum(cfg.eta_w / cfg.eta_a - cfg.eta_w * Q[0] / a[-1] ** 2, 0.0))
-            ratio_pred = float(np.mean(pred))
+            ratio_pred = float(np.mean(theory.predicted_ratio(a[-1], Q[0], cfg.eta_w, cfg.eta_a)))
         else:
             drift = ratio_pred = float("nan")
     step = int(traj["diverged_step"])
