@@ -34,7 +34,6 @@ import tomllib
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
 import typer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Benign vs harmful overfitting in two-layer ReLU CNNs.")
@@ -240,7 +239,9 @@ def reproduce_cmd(name: str = typer.Argument(..., help="protocol name, e.g. kou2
     try:
         grid, seeds, fixed = protocol(name, scale)
         if fast:
-            ds = _fast_heatmap(name, grid, seeds, fixed, out)
+            from .sweep import reproduce_fast
+
+            ds = reproduce_fast(name, scale, out)
         else:
             ds = _run_sweep({"grid": grid, "seeds": seeds, "fixed": fixed}, out, chunk_size, progress, cache, executor, address)
         typer.echo(f"{out / 'results.nc'}: {dict(ds.sizes)}")
@@ -252,31 +253,6 @@ def reproduce_cmd(name: str = typer.Argument(..., help="protocol name, e.g. kou2
             typer.echo(f"{path}: boundary Phi = n|mu|^4/(sigma_p^4 d) = {fig.fitted_C:.3g} (fitted at test error 0.2)")
     except (ValueError, KeyError, OSError) as e:
         _fail(e)
-
-
-def _fast_heatmap(name: str, grid: dict, seeds: int, fixed: dict, out: Path):
-    """The Kou et al. map through :func:`benign.coef.heatmap_kou2023`, saved as ``OUT/results.nc``."""
-    import xarray as xr
-
-    from . import coef, store, theory
-
-    if name != "kou2023":
-        raise ValueError(f"--fast is only available for kou2023, not {name!r}")
-    if (out / "results.nc").exists():
-        raise ValueError(f"{out / 'results.nc'} exists: --fast does not resume or overwrite; choose another --out")
-    keys = ("n", "m", "steps", "eta", "p", "sigma_p")
-    res = coef.heatmap_kou2023(grid["mu_norm"], grid["d"], list(range(seeds)), **{k: fixed[k] for k in keys})
-    dims = ("d", "mu_norm", "seed")
-    data = {k: (dims, v) for k, v in res.items() if k not in dims}
-    ds = xr.Dataset(data, coords={k: res[k] for k in dims}, attrs={"protocol": name, "engine": "coef (heatmap_kou2023)",
-                                                                    **{k: v for k, v in fixed.items() if not isinstance(v, bool)}})
-    pred = theory.kou2023(n=fixed["n"], d=ds["d"].values[:, None], mu_norm=ds["mu_norm"].values[None, :],
-                          sigma_p=fixed["sigma_p"], p=fixed["p"])
-    ds["phi"] = (dims[:2], np.asarray(pred.phi, float))
-    ds["regime_theory"] = (dims[:2], np.asarray(pred.regime).astype(str))
-    out.mkdir(parents=True, exist_ok=True)
-    store.atomic_write(out / "results.nc", lambda tmp: store.save_netcdf(ds, tmp))
-    return ds
 
 
 @app.command("info")

@@ -14,8 +14,10 @@ configuration and seed, never from its position in a batch, so the numbers do no
 from __future__ import annotations
 
 import itertools
+import os
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -452,3 +454,38 @@ def protocol(name: str, scale: str = "small") -> tuple[dict[str, list], int, dic
         raise ValueError(f"scale {scale!r} is unknown for {name!r}; available: {sorted(PROTOCOLS[name])}")
     grid, seeds, fixed = PROTOCOLS[name][scale]
     return {k: list(v) for k, v in grid.items()}, seeds, dict(fixed)
+
+
+def reproduce_fast(name: str, scale: str, out: str | os.PathLike | None = None):
+    """A published protocol through one d-independent compiled program (``kou2023`` only).
+
+    Runs :func:`benign.coef.heatmap_kou2023` on the protocol's grid and returns an ``xarray.Dataset``
+    with dims ``(d, mu_norm, seed)`` (final metrics, ``test_error_se``, gamma/rho summaries) plus
+    the theory's ``phi`` and ``regime_theory``; saved as ``out/results.nc`` if ``out`` is given.
+    Each run equals the sweep's run of the same cell up to float rounding (same keys and data), but
+    the file is written once at the end: nothing to resume.
+    """
+    import xarray as xr
+
+    from . import coef, theory
+
+    grid, seeds, fixed = protocol(name, scale)
+    if name != "kou2023":
+        raise ValueError(f"the fast path is only available for kou2023, not {name!r}")
+    out = None if out is None else Path(out)
+    if out is not None and (out / "results.nc").exists():
+        raise ValueError(f"{out / 'results.nc'} exists: --fast does not resume or overwrite; choose another --out")
+    keys = ("n", "m", "steps", "eta", "p", "sigma_p")
+    res = coef.heatmap_kou2023(grid["mu_norm"], grid["d"], list(range(seeds)), **{k: fixed[k] for k in keys})
+    dims = ("d", "mu_norm", "seed")
+    data = {k: (dims, v) for k, v in res.items() if k not in dims}
+    ds = xr.Dataset(data, coords={k: res[k] for k in dims}, attrs={"protocol": name, "engine": "coef (heatmap_kou2023)",
+                                                                    **{k: v for k, v in fixed.items() if not isinstance(v, bool)}})
+    pred = theory.kou2023(n=fixed["n"], d=ds["d"].values[:, None], mu_norm=ds["mu_norm"].values[None, :],
+                          sigma_p=fixed["sigma_p"], p=fixed["p"])
+    ds["phi"] = (dims[:2], np.asarray(pred.phi, float))
+    ds["regime_theory"] = (dims[:2], np.asarray(pred.regime).astype(str))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        _store.atomic_write(out / "results.nc", lambda tmp: _store.save_netcdf(ds, tmp))
+    return ds

@@ -8,9 +8,11 @@ n |mu|^4 / (sigma_p^4 d) = C, i.e. |mu| = (C sigma_p^4 d / n)^(1/4), with C fitt
 
 Default: a reduced grid (7 values of d, 34 of |mu|, 4 seeds; about a minute on 2 CPU cores).
 ``--full``: the published 100 x 100 grid with 10 seeds (one compile per d: 12 - 17 minutes on 2
-shared CPU cores); its data file keeps the error variables and the theory's phi / regime only.
+shared CPU cores through the resumable sweep; ``--full --fast``: about a minute through one
+d-independent coefficient-engine program); its data file keeps the error variables and the theory's
+phi / regime only.
 
-    python experiments/kou_heatmap.py [--full]
+    python experiments/kou_heatmap.py [--full [--fast]]
 """
 
 from __future__ import annotations
@@ -24,12 +26,26 @@ from benign.sweep import protocol
 def main() -> None:
     p = parser(__doc__)
     p.add_argument("--full", action="store_true", help="the published 100 x 100 x 10 grid")
+    p.add_argument("--fast", action="store_true", help="one d-independent coef program (benign.sweep.reproduce_fast): "
+                                                        "about a minute for --full, final metrics only, not resumable")
     args = p.parse_args()
     scale = "full" if args.full else "small"
     grid, seeds, fixed = protocol("kou2023", scale)
     name = "kou2023" if args.full else "kou2023_quick"
     keep = ["test_error", "test_error_clean", "train_error", "diverged", "phi", "regime_theory"] if args.full else None
-    ds = run(name, args, grid, seeds, fixed, keep=keep)
+    if args.fast:
+        import time
+
+        from _common import DATA
+        from benign.store import save_netcdf
+        from benign.sweep import reproduce_fast
+
+        t0 = time.perf_counter()
+        ds = reproduce_fast("kou2023", scale)
+        print(f"[{name}] {dict(ds.sizes)} in {time.perf_counter() - t0:.1f} s (fast path)")
+        save_netcdf(ds[[v for v in (keep or list(ds.data_vars)) if v in ds]], DATA / f"{name}.nc")
+    else:
+        ds = run(name, args, grid, seeds, fixed, keep=keep)
     fig = bp.phase_diagram(ds, "d", "mu_norm", threshold=0.2,
                            title=f"Kou et al. 2023 protocol ({scale} grid): n=20, m=10, 100 GD steps, p=0.1")
     C = fig.fitted_C
