@@ -62,10 +62,11 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     df.drop(columns=[c for c in df.columns if c == "mu_vec"]).to_csv(out / "scaling_fit.csv", index=False)
-    summary = {"runs": len(df), "seconds": elapsed, "interpolated_fraction": interp, "fit": fit if isinstance(fit, dict) else str(fit)}
+    records = fit.reset_index().to_dict(orient="records") if hasattr(fit, "reset_index") else str(fit)
+    summary = {"runs": len(df), "seconds": elapsed, "interpolated_fraction": interp, "fit": records}
     (out / "scaling_fit.json").write_text(json.dumps(summary, indent=2, default=str))
     print(f"{len(df)} runs in {elapsed:.1f} s; fraction interpolating: {interp:.3f}")
-    print(fit)
+    print(fit.to_string() if hasattr(fit, "to_string") else fit)
     _plot(df, Path(args.fig))
 
 
