@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 def _median_times(cfg, repeats: int) -> tuple[float, float]:
     """Median wall and CPU (process) seconds of ``run_group([cfg])`` over ``repeats`` calls, compile excluded."""
-    run_group = importlib.import_module("benign.simulate").run_group
+    run_group = importlib.import_module("benign.run.batch").run_group
     run_group([cfg])  # compile
     wall, cpu = [], []
     for _ in range(repeats):
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
     import benign
 
-    run_group = importlib.import_module("benign.simulate").run_group
+    run_group = importlib.import_module("benign.run.batch").run_group
     cfg64 = benign.make_config(n=20, d=1000, m=20, steps=200, snr=0.1, precision="float64", n_checkpoints=2)
     rd = run_group([dataclasses.replace(cfg64, engine="dense")], return_params=True)
     rc = run_group([dataclasses.replace(cfg64, engine="coef")], return_params=True)

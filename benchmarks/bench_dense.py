@@ -23,8 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import benign
-from benign.dynamics import checkpoint_steps
-from benign.simulate import run_group
+from benign.core.dynamics import checkpoint_steps
+from benign.run.batch import run_group
 
 
 def matmul_gflops(size: int, repeats: int) -> float:

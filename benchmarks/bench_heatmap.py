@@ -1,7 +1,7 @@
 """Benchmark: the published Kou et al. (2023) test-error heat map end to end (science.md §5).
 
 100 |mu| values x 100 d values x 10 seeds = 100,000 runs of 100 GD steps (n = 20, m = 10): data,
-training and Gaussian test error through :func:`benign.coef.heatmap_kou2023` in one process.
+training and Gaussian test error through :func:`benign.protocols.kou2023.heatmap` in one process.
 Prints the wall time, the time per cell, the peak memory (``ru_maxrss``) and a sanity summary.
 
     python benchmarks/bench_heatmap.py                  # the full map (target: <= 60 s, <= 4 GB)
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     import jax
 
-    from benign import coef
+    from benign.protocols import kou2023
 
     all_d = np.arange(100, 1100, 10)
     n_d = max(1, min(100, int(round(100 * args.fraction))))
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> dict:
     mu = np.round(np.arange(100) * 0.1, 10)
     t0 = time.perf_counter()
     c0 = time.process_time()
-    res = coef.heatmap_kou2023(mu_norms=mu, ds=ds, n_mc=args.n_mc, precision=args.precision, chunk_size=args.chunk_size)
+    res = kou2023.heatmap(mu_norms=mu, ds=ds, n_mc=args.n_mc, precision=args.precision, chunk_size=args.chunk_size)
     wall = time.perf_counter() - t0
     cpu = time.process_time() - c0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -1,31 +1,62 @@
 """benign: benign versus harmful overfitting in two-layer ReLU CNNs, simulated next to the theory.
 
-Double precision is enabled at import (``jax_enable_x64``) so that ``precision="float64"`` runs are
-possible; every array the package creates has an explicit dtype (float32 by default).
+The public API is the names in ``__all__``; they are imported on first use, so ``import benign``
+is cheap and has no side effects until a simulation runs.
+
+>>> import benign
+>>> r = benign.simulate(snr=0.2, init_scale=0.01, n=20, d=200, m=5, steps=200)  # doctest: +SKIP
 """
 
-import jax as _jax
+from __future__ import annotations
 
-_jax.config.update("jax_enable_x64", True)
-
-from .config import Config, make_config  # noqa: E402
-from .model import Params  # noqa: E402
-from .simulate import Result, simulate, simulate_batch  # noqa: E402
-from .analysis import Comparison, compare  # noqa: E402
-from .sweep import load, sweep  # noqa: E402
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+#: public name -> (module, attribute); ``None`` attribute: the module itself.
+_EXPORTS: dict[str, tuple[str, str | None]] = {
+    "Config": ("benign.core.config", "Config"),
+    "make_config": ("benign.core.config", "make_config"),
+    "Params": ("benign.core.model", "Params"),
+    "Result": ("benign.run.batch", "Result"),
+    "simulate": ("benign.run.batch", "simulate"),
+    "simulate_batch": ("benign.run.batch", "simulate_batch"),
+    "sweep": ("benign.run.sweep", "sweep"),
+    "load": ("benign.run.store", "load"),
+    "Comparison": ("benign.analysis.compare", "Comparison"),
+    "compare": ("benign.analysis.compare", "compare"),
+    "analysis": ("benign.analysis", None),
+    "theory": ("benign.theory", None),
+    "plot": ("benign.plot", None),
+    "redundancy": ("benign.redundancy", None),
+}
+
 __all__ = [
-    "Comparison",
-    "Config",
-    "Params",
-    "Result",
-    "compare",
-    "load",
-    "make_config",
-    "simulate",
-    "simulate_batch",
-    "sweep",
-    "__version__",
+    "Comparison", "Config", "Params", "Result", "__version__", "analysis", "compare", "load", "make_config", "plot",
+    "redundancy", "simulate", "simulate_batch", "sweep", "theory",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        module, attr = _EXPORTS[name]
+        mod = importlib.import_module(module)
+        value = mod if attr is None else getattr(mod, attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'benign' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
+    from . import analysis, plot, redundancy, theory
+    from .analysis.compare import Comparison, compare
+    from .core.config import Config, make_config
+    from .core.model import Params
+    from .run.batch import Result, simulate, simulate_batch
+    from .run.store import load
+    from .run.sweep import sweep

@@ -135,7 +135,8 @@ def _fail(e: BaseException) -> None:
 
 def _run_sweep(kw: dict[str, Any], out: Path, chunk_size: int | None, progress: bool, cache: bool,
                executor: str = "local", address: str | None = None):
-    from .sweep import enable_compile_cache, sweep
+    from .run.cache import enable_compile_cache
+    from .run.sweep import sweep
 
     if cache:
         enable_compile_cache()
@@ -178,7 +179,7 @@ def plot_cmd(results: Path = typer.Argument(..., help="results directory or .nc 
              threshold: float = typer.Option(0.2, help="test-error threshold of the benign panel")) -> None:
     """Draw every figure that applies to a sweep's results."""
     from . import plot as bp
-    from .store import load
+    from .run.store import load
 
     try:
         ds = load(results)
@@ -197,29 +198,18 @@ def plot_cmd(results: Path = typer.Argument(..., help="results directory or .nc 
         typer.echo(str(p))
 
 
-def comparison(ds, theory: str | None = None):
-    """``benign.analysis.compare`` on a results dataset (trajectories dropped); ``None`` if unavailable."""
-    try:
-        from . import analysis
-    except ImportError:
-        return None
-    final = ds.drop_dims("step") if "step" in ds.dims else ds
-    name = theory or ds.attrs.get("theory") or "kou2023"
-    return analysis.compare(final, theory=name if name not in ("none", "") else "kou2023")
-
-
 @app.command("compare")
 def compare_cmd(results: Path = typer.Argument(..., help="results directory or .nc file"),
                 theory: Optional[str] = typer.Option(None, help="theory name (default: the sweep's)")) -> None:
     """Print the agreement report between the sweep and the theory."""
-    from .store import load
+    from .run.store import load
 
     try:
-        comp = comparison(load(results), theory)
+        from .analysis.compare import compare_dataset
+
+        comp = compare_dataset(load(results), theory)
     except (ValueError, KeyError, OSError) as e:
         _fail(e)
-    if comp is None:
-        _fail(RuntimeError("benign.analysis is not available in this installation"))
     typer.echo(comp.report())
 
 
@@ -231,17 +221,19 @@ def reproduce_cmd(name: str = typer.Argument(..., help="protocol name, e.g. kou2
                   address: Optional[str] = _ADDRESS,
                   plot: bool = typer.Option(True, "--plot/--no-plot", help="also draw OUT/figures/NAME.png"),
                   fast: bool = typer.Option(False, "--fast", help="kou2023 only: one d-independent compiled program "
-                                            "(benign.coef.heatmap_kou2023; final metrics only, not resumable; "
+                                            "(benign.protocols.kou2023.heatmap; final metrics only, not resumable; "
                                             "about a minute for the full grid on 2 cores)")) -> None:
     """Run a published protocol (science.md §5) and draw its figure."""
-    from .sweep import protocol
+    from .protocols import protocol
 
     try:
         grid, seeds, fixed = protocol(name, scale)
         if fast:
-            from .sweep import reproduce_fast
+            if name != "kou2023":
+                raise ValueError(f"--fast is only available for kou2023, not {name!r}")
+            from .protocols.kou2023 import reproduce_fast
 
-            ds = reproduce_fast(name, scale, out)
+            ds = reproduce_fast(scale, out)
         else:
             ds = _run_sweep({"grid": grid, "seeds": seeds, "fixed": fixed}, out, chunk_size, progress, cache, executor, address)
         typer.echo(f"{out / 'results.nc'}: {dict(ds.sizes)}")
@@ -262,7 +254,7 @@ def info_cmd() -> None:
 
     import benign
 
-    from .store import netcdf_engine
+    from .run.store import netcdf_engine
 
     typer.echo(f"benign {benign.__version__} (python {sys.version.split()[0]}, jax {jax.__version__})")
     typer.echo(f"devices: {', '.join(str(d) for d in jax.devices())} (backend {jax.default_backend()})")
@@ -272,7 +264,7 @@ def info_cmd() -> None:
         typer.echo(f"netCDF engine: {netcdf_engine()}")
     except ImportError as e:
         typer.echo(f"netCDF engine: none ({e})")
-    for mod in ("theory", "analysis", "coef"):
+    for mod in ("theory", "analysis", "core.coef"):
         try:
             __import__(f"benign.{mod}")
             ok = "yes"

@@ -1,4 +1,4 @@
-"""Figures of sweep results (matplotlib, Agg backend): phase diagrams with the theory's boundary,
+"""Figures of sweep results (matplotlib): phase diagrams with the theory's boundary,
 layer-norm and ratio trajectories, signal-vs-noise coefficients, and the boundary versus init scale.
 
 Every function takes the ``xarray.Dataset`` of :func:`benign.sweep` (dims = swept arguments +
@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from .analysis.fits import crossing, fit_threshold
 
 SIGNAL_AXES = ("mu_norm", "snr")
 _LABELS = {"mu_norm": "|μ|", "snr": "SNR = |μ|/(σp√d)", "init_scale": "output init scale", "sigma_p": "σp", "sigma_0": "σ0"}
@@ -126,31 +126,6 @@ def phi_function(ds, x: str, y: str | None):
             return n * snr ** (get("q") or 3.0) if poly else n * mu**4 / (sp**4 * d)
 
     return f
-
-
-def fit_threshold(score: np.ndarray, benign: np.ndarray) -> float:
-    """The cut ``C`` on ``score`` that best separates ``benign`` (score >= C) from the rest.
-
-    Minimises the number of misclassified cells; returns the geometric (arithmetic if a value is
-    <= 0) mean of the two scores around the best cut, or NaN without both classes.
-    """
-    ok = np.isfinite(score)
-    s, b = np.asarray(score, float)[ok], np.asarray(benign, bool)[ok]
-    if b.all() or not b.any():
-        return math.nan
-    order = np.argsort(s, kind="stable")
-    s, b = s[order], b[order]
-    # errors if the cut is just before position i: benign below + harmful at/above
-    below_benign = np.concatenate([[0], np.cumsum(b)])
-    above_harmful = np.concatenate([np.cumsum((~b)[::-1])[::-1], [0]])
-    cuts = [i for i in range(len(s) + 1) if i in (0, len(s)) or s[i - 1] < s[i]]
-    best = min(cuts, key=lambda i: (below_benign[i] + above_harmful[i], i))
-    if best == 0:
-        return float(s[0])
-    if best == len(s):
-        return float(s[-1]) * 1.0000001
-    lo, hi = s[best - 1], s[best]
-    return float(math.sqrt(lo * hi) if lo > 0 else (lo + hi) / 2)
 
 
 def _positions(ds, name: str):
@@ -343,26 +318,6 @@ def gamma_rho(ds, by: str | None = None, *, path: str | Path | None = None, sel:
     for ax in axes:
         ax.legend(fontsize=7)
     return _save(fig, path)
-
-
-def crossing(x: np.ndarray, err: np.ndarray, level: float) -> float:
-    """Where ``err`` (a noisy decreasing curve over sorted ``x``) crosses ``level``.
-
-    The best cut of :func:`fit_threshold` picks the bracketing pair of points; the crossing is
-    interpolated linearly in ``err`` (in ``log x`` when ``x > 0``). NaN if every point is on one side.
-    """
-    x, err = np.asarray(x, float), np.asarray(err, float)
-    cut = fit_threshold(x, err <= level)
-    if not np.isfinite(cut) or cut <= x[0] or cut >= x[-1]:
-        return cut
-    i = int(np.searchsorted(x, cut))
-    e0, e1 = err[i - 1], err[i]
-    if not (e0 > level >= e1):
-        return cut
-    logx = x[0] > 0
-    u0, u1 = (np.log(x[i - 1]), np.log(x[i])) if logx else (x[i - 1], x[i])
-    u = u0 + (e0 - level) / (e0 - e1) * (u1 - u0)
-    return float(np.exp(u) if logx else u)
 
 
 def boundary_vs_init(ds, signal: str | None = None, init: str = "init_scale", *, threshold: float = 0.2,

@@ -36,7 +36,8 @@ def run(name: str, args: argparse.Namespace, grid: dict[str, list], seeds: int, 
         keep: list[str] | None = None, **kw: Any):
     """Run (or resume) one sweep for experiment ``name``; copy its netCDF file to experiments/data
     (only the variables in ``keep``, if given, to keep large grids small)."""
-    from benign.sweep import enable_compile_cache, sweep
+    from benign.run.cache import enable_compile_cache
+    from benign.run.sweep import sweep
 
     if not args.no_compile_cache:
         enable_compile_cache()
@@ -48,7 +49,7 @@ def run(name: str, args: argparse.Namespace, grid: dict[str, list], seeds: int, 
     if keep is None:
         shutil.copyfile(out / "results.nc", DATA / f"{name}.nc")
     else:
-        from benign.store import save_netcdf
+        from benign.run.store import save_netcdf
 
         save_netcdf(ds[[v for v in keep if v in ds]], DATA / f"{name}.nc")
     return ds
@@ -68,10 +69,9 @@ def save(fig, name: str) -> Path:
 
 def report(ds, theory: str | None = None) -> str | None:
     """The agreement report of ``benign.analysis.compare`` (None if analysis is unavailable)."""
-    from benign.cli import comparison
+    from benign.analysis.compare import compare_dataset
 
     try:
-        comp = comparison(ds, theory)
+        return compare_dataset(ds, theory).report()
     except (ValueError, KeyError) as e:
         return f"(comparison skipped: {e})"
-    return None if comp is None else comp.report()

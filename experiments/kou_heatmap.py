@@ -20,13 +20,13 @@ from __future__ import annotations
 from _common import parser, report, run, save
 
 from benign import plot as bp
-from benign.sweep import protocol
+from benign.protocols import protocol
 
 
 def main() -> None:
     p = parser(__doc__)
     p.add_argument("--full", action="store_true", help="the published 100 x 100 x 10 grid")
-    p.add_argument("--fast", action="store_true", help="one d-independent coef program (benign.sweep.reproduce_fast): "
+    p.add_argument("--fast", action="store_true", help="one d-independent coef program (benign.protocols.kou2023.reproduce_fast): "
                                                         "about a minute for --full, final metrics only, not resumable")
     args = p.parse_args()
     scale = "full" if args.full else "small"
@@ -37,11 +37,11 @@ def main() -> None:
         import time
 
         from _common import DATA
-        from benign.store import save_netcdf
-        from benign.sweep import reproduce_fast
+        from benign.run.store import save_netcdf
+        from benign.protocols.kou2023 import reproduce_fast
 
         t0 = time.perf_counter()
-        ds = reproduce_fast("kou2023", scale)
+        ds = reproduce_fast(scale)
         print(f"[{name}] {dict(ds.sizes)} in {time.perf_counter() - t0:.1f} s (fast path)")
         save_netcdf(ds[[v for v in (keep or list(ds.data_vars)) if v in ds]], DATA / f"{name}.nc")
     else:

@@ -34,7 +34,8 @@ def main() -> None:
     p.add_argument("--docs", action="store_true", help="also save the heat map as docs/figures/main_phase_diagram.png")
     args = p.parse_args()
     from benign import plot as bp
-    from benign.sweep import enable_compile_cache, sweep
+    from benign.run.cache import enable_compile_cache
+    from benign.run.sweep import sweep
 
     if not args.no_compile_cache:
         enable_compile_cache()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from _common import parser, report, run, save
 
 from benign import plot as bp
-from benign.sweep import protocol
+from benign.protocols import protocol
 
 N = [8, 12, 16, 24, 32, 48, 64]
 MU = [round(0.25 * i, 2) for i in range(29)]  # 0 .. 7

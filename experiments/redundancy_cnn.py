@@ -18,7 +18,7 @@ steps, widths m in {2, ..., 128} (W = 2m = 4 ... 256), ``--seeds`` seeds. Condit
 
 The final networks come from ``benign.simulate_batch`` (all seeds and conditions of one width in
 one compiled call). The early checkpoints replay the same run (same data and initialisation,
-``benign.dynamics.gd_step``, the dense engine) with a step count that is a traced argument, so a
+``benign.core.dense.gd_step``, the dense engine) with a step count that is a traced argument, so a
 width needs one compilation instead of one per distinct step count; the replay's training-error
 trajectory is checked against the simulator's checkpoints (mismatches stored in the JSON).
 
@@ -59,9 +59,10 @@ from scipy.spatial.distance import cdist  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import benign  # noqa: E402
-from benign import data as data_mod  # noqa: E402
-from benign import dynamics, model  # noqa: E402
-from benign.imbalance import information_imbalance, neighbour_ranks  # noqa: E402
+from benign.core import dense, model  # noqa: E402
+from benign.core import keys  # noqa: E402
+from benign.core.dynamics import Hyper, setup_run  # noqa: E402
+from benign.redundancy.imbalance import information_imbalance, neighbour_ranks  # noqa: E402
 from benign.redundancy import (  # noqa: E402
     chunk_errors, chunk_reconstruction, cnn_representation, critical_chunk_size, default_sizes, draw_chunk,
     neuron_strata,
@@ -92,15 +93,9 @@ def cond_name(c: dict) -> str:
 
 
 def _setup(cfg, seed, chash, hyper):
-    """Data, initial state and cast hyper-parameters exactly as :func:`benign.dynamics.train`."""
-    dtype = jnp.float32
-    key = dynamics.run_key(seed, chash)
-    k_data, k_init, _ = jax.random.split(key, 3)
-    mu = data_mod.signal_vector(hyper.mu_norm, cfg.d, None, dtype)
-    ds = data_mod.sample(k_data, cfg.n, mu, hyper.sigma_p, hyper.p, cfg.noise == "orthogonal", dtype)
-    params = model.init_params(k_init, cfg, hyper.init_scale, hyper.sigma_0, dtype)
-    hy = dynamics.Hyper(*(jnp.asarray(h, dtype) for h in hyper))
-    return ds, dynamics.init_state(cfg, params), hy
+    """Data, initial state and cast hyper-parameters exactly as the engines (:func:`benign.core.dynamics.setup_run`)."""
+    _, ds, params, hy, _ = setup_run(cfg, keys.run_key(seed, chash), hyper)
+    return ds, dense.init_state(cfg, params), hy
 
 
 @functools.partial(jax.jit, static_argnames=("cfg", "horizon"))
@@ -114,7 +109,7 @@ def _early_errors(cfg, seeds, hashes, hyper, horizon):
             return jnp.mean((ds.y * model.forward(cfg, prm, ds.X) <= 0).astype(jnp.float32))
 
         def body(st, _):
-            return dynamics.gd_step(cfg, st, ds.X, ds.y, hy), err(st.params)
+            return dense.gd_step(cfg, st, ds.X, ds.y, hy), err(st.params)
 
         st, errs = jax.lax.scan(body, state, None, length=horizon)
         return jnp.concatenate([errs, err(st.params)[None]])
@@ -128,7 +123,7 @@ def _params_at(cfg, seeds, hashes, hyper, steps):
 
     def one(seed, h, hy, t):
         ds, state, hy = _setup(cfg, seed, h, hy)
-        st = jax.lax.fori_loop(0, t, lambda _, s: dynamics.gd_step(cfg, s, ds.X, ds.y, hy), state)
+        st = jax.lax.fori_loop(0, t, lambda _, s: dense.gd_step(cfg, s, ds.X, ds.y, hy), state)
         return st.params
 
     return jax.vmap(one)(seeds, hashes, hyper, steps)
@@ -152,8 +147,8 @@ def train_width(m: int, args, conds: list[dict]) -> tuple[list[dict], dict]:
         cfgs = [by_key[k].config for k in early]
         seeds = jnp.asarray(np.array([c.seed for c in cfgs], np.uint32))
         hashes = jnp.asarray(np.array([c.cell_hash() for c in cfgs], np.uint32))
-        hyper = dynamics.Hyper(*(jnp.asarray(np.stack([np.asarray(getattr(c, f), np.float32) for c in cfgs]))
-                                 for f in dynamics.Hyper._fields))
+        hyper = Hyper(*(jnp.asarray(np.stack([np.asarray(getattr(c, f), np.float32) for c in cfgs]))
+                                 for f in Hyper._fields))
         static = cfgs[0].static()
         errs = np.asarray(_early_errors(static, seeds, hashes, hyper, args.horizon))  # (B, H+1)
         t0 = np.full(len(cfgs), -1, np.int64)
@@ -561,7 +556,7 @@ def main(argv: list[str] | None = None) -> None:
         print_summary(blob)
         return
     if args.compile_cache:
-        from benign.sweep import enable_compile_cache
+        from benign.run.cache import enable_compile_cache
 
         enable_compile_cache()
     with threadpool_limits(limits=args.blas_threads, user_api="blas"):

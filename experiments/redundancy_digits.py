@@ -48,7 +48,7 @@ from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402  (ships with scikit-learn)
 
-from benign.imbalance import information_imbalance  # noqa: E402
+from benign.redundancy.imbalance import information_imbalance  # noqa: E402
 from benign.redundancy import (  # noqa: E402
     chunk_errors, chunk_reconstruction, critical_chunk_size, default_sizes, draw_chunk, error_scaling,
     neuron_strata,

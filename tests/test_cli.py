@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import benign
 from benign.cli import app, read_config
-from benign.store import load
+from benign.run.store import load
 
 runner = CliRunner()
 

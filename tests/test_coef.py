@@ -1,4 +1,4 @@
-"""The coefficient engine (benign.coef) is the dense engine, to float64 rounding (science.md §4.3)."""
+"""The coefficient engine (benign.core.coef) is the dense engine, to float64 rounding (science.md §4.3)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import benign
-from benign import coef, dynamics
-from benign.config import make_config
-from benign.model import Params
+from benign.core import coef
+from benign.core import dense as dn
+from benign.protocols import kou2023
+from benign.run.final import run_final
+from benign.core.config import make_config
+from benign.core.model import Params
 
-sim = importlib.import_module("benign.simulate")
+sim = importlib.import_module("benign.run.batch")
 
 RTOL = 1e-8
 
@@ -64,20 +67,20 @@ def test_coef_steps_equal_dense_steps(activation, reduce, bias, train_output, or
     a0 = rng.normal(size=(2, m)) if train_output else np.full((2, m), 0.7)
     b0 = rng.normal(size=(2, m)) * 0.3 * bias
     X = jnp.asarray(np.stack([y_clean[:, None] * mu, xi], axis=1))
-    hyper = dynamics.Hyper(*(jnp.asarray(v, jnp.float64) for v in (mu_norm, 0.1, 1.0, 0.2, 0.01, eta_w, eta_a, weight_decay)))
+    hyper = dn.Hyper(*(jnp.asarray(v, jnp.float64) for v in (mu_norm, 0.1, 1.0, 0.2, 0.01, eta_w, eta_a, weight_decay)))
 
-    dense = dynamics.init_state(cfg, Params(*(jnp.asarray(v) for v in (W0, a0, b0))))
+    dense = dn.init_state(cfg, Params(*(jnp.asarray(v) for v in (W0, a0, b0))))
     basis = coef.gram_basis(jnp.asarray(W0), jnp.asarray(np.vstack([mu, xi])), jnp.asarray(y), jnp.asarray(y_clean))
     cst = coef.initial_state(basis, jnp.asarray(a0), jnp.asarray(b0))
     for _ in range(steps):
-        dense = dynamics.gd_step(cfg, dense, X, jnp.asarray(y), hyper)
+        dense = dn.gd_step(cfg, dense, X, jnp.asarray(y), hyper)
         cst = coef.coef_step(cfg, basis, cst, hyper)
     W = cst.c * W0 + np.einsum("jrk,kd->jrd", np.asarray(cst.C), np.vstack([mu, xi]))
     _close(W, dense.params.W, what="W")
     _close(cst.a, dense.params.a, what="a")
     _close(cst.b, dense.params.b, what="b")
     assert int(cst.first_bad) == int(dense.first_bad)
-    md = dynamics.checkpoint_metrics(cfg, dense.params, X, jnp.asarray(y), None, jnp.asarray(mu), hyper)
+    md = dn.checkpoint_metrics(cfg, dense.params, X, jnp.asarray(y), None, jnp.asarray(mu), hyper)
     mc = coef.checkpoint_metrics(cfg, basis, cst, hyper)
     moderate = np.max(np.abs(W)) < 100  # blown-up runs (cubic activation, large steps): cov is too ill-conditioned for MC parity
     for k in ("train_loss", "min_margin", "w_norm", "D") + (("test_error",) if moderate else ()):
@@ -135,7 +138,7 @@ def test_run_final_equals_run_group():
     """run_final's one-compile data step (any d, one block loop) reproduces simulate's runs exactly."""
     kw = dict(n=6, m=2, steps=25, hidden_init="gaussian", sigma_0=0.1, noise="orthogonal", precision="float64", n_mc=256, n_checkpoints=2)
     cfgs = [make_config(d=d, mu_norm=mu, seed=s, **kw) for d in (45, 7) for mu in (0.0, 1.5) for s in (0, 1)]
-    res = coef.run_final(cfgs, chunk_size=3, block=16)  # chunks mix d values; 45 = 2 full blocks + a partial one
+    res = run_final(cfgs, chunk_size=3, block=16)  # chunks mix d values; 45 = 2 full blocks + a partial one
     ref = sim.run_group(cfgs[:4])
     for k in ("train_loss", "w_norm", "a", "test_error", "gamma_max", "rho_pos_mean"):
         _close(res[k][:4], ref[k][:, -1], rtol=1e-9, what=k)
@@ -143,7 +146,7 @@ def test_run_final_equals_run_group():
 
 
 def test_heatmap_kou2023_shape_and_cells():
-    res = coef.heatmap_kou2023(mu_norms=[0.5, 6.0], ds=[30, 57], seeds=[0, 1], steps=20, n=6, m=3, n_mc=512)
+    res = kou2023.heatmap(mu_norms=[0.5, 6.0], ds=[30, 57], seeds=[0, 1], steps=20, n=6, m=3, n_mc=512)
     assert res["test_error"].shape == (2, 2, 2) and list(res["d"]) == [30, 57] and list(res["mu_norm"]) == [0.5, 6.0]
     assert np.all((res["test_error"] >= 0.1 - 1e-6) & (res["test_error"] <= 0.9 + 1e-6)) and np.all(res["test_error_se"] >= 0)
     cfgs = [make_config(n=6, d=57, m=3, steps=20, eta=0.1, p=0.1, n_mc=512, mu_norm=mu, seed=s, bias=True, hidden_init="uniform", reduce="mean",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import benign
-from benign.config import make_config, replace
+from benign.core.config import make_config, replace
 
 BAD = [
     ("n", 0), ("d", -3), ("m", 0), ("steps", 0), ("n", 2.5), ("n", True), ("n_test", 0),
@@ -63,7 +63,7 @@ def test_eta_resolution_and_replace():
 
 
 def test_static_groups_and_batch_kwargs():
-    cfgs = benign.config.configs_from_grid({"snr": [0.1, 0.2], "d": [20, 30]}, n=5, m=2, steps=5)
+    cfgs = [benign.make_config(snr=s, d=d, n=5, m=2, steps=5) for s in (0.1, 0.2) for d in (20, 30)]
     assert len(cfgs) == 4 and len({c.static() for c in cfgs}) == 2
     res = benign.simulate_batch(cfgs)
     assert [r.config for r in res] == cfgs

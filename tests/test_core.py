@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import benign
-from benign import dynamics, model
-from benign.config import make_config
-from benign.model import Params
+from benign.core import dense, model
+from benign.core.config import make_config
+from benign.core.model import Params
 
 import reference as ref
 
@@ -51,9 +51,9 @@ def _one_step(cfg, seed):
     prm = Params(*(jnp.asarray(v) for v in (rng.normal(size=(2, cfg.m, cfg.d)) * 0.3, rng.normal(size=(2, cfg.m)), np.zeros((2, cfg.m)))))
     X = jnp.asarray(rng.normal(size=(cfg.n, 2, cfg.d)))
     y = jnp.asarray(rng.choice([-1.0, 1.0], size=cfg.n))
-    hyper = dynamics.Hyper(*(jnp.asarray(v, jnp.float64) for v in (1.0, 0.1, 1.0, 0.1, 0.01, cfg.eta_w, cfg.eta_a, 0.0)))
-    st0 = dynamics.init_state(cfg, prm)
-    st1 = dynamics.gd_step(cfg, st0, X, y, hyper)
+    hyper = dense.Hyper(*(jnp.asarray(v, jnp.float64) for v in (1.0, 0.1, 1.0, 0.1, 0.01, cfg.eta_w, cfg.eta_a, 0.0)))
+    st0 = dense.init_state(cfg, prm)
+    st1 = dense.gd_step(cfg, st0, X, y, hyper)
     g = jax.grad(lambda p: model.loss(cfg, p, X, y))(prm)
     return prm, st1.params, g
 
@@ -159,7 +159,7 @@ def test_mu_vector_and_isotropic_noise():
     mu[3], mu[7] = 3.0, 4.0
     r = benign.simulate(mu=mu, d=d, n=10, m=3, steps=20)
     assert r.config.mu_norm == pytest.approx(5.0)
-    from benign import data
+    from benign.core import data
 
     ds = data.sample(jax.random.PRNGKey(0), 500, jnp.asarray(mu), 1.0, 0.0, orthogonal=True, dtype=jnp.float64)
     np.testing.assert_allclose(np.asarray(ds.X[:, 1] @ mu), 0.0, atol=1e-10)  # noise orthogonal to mu

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benign.imbalance import information_imbalance, neighbour_ranks
+from benign.redundancy.imbalance import information_imbalance, neighbour_ranks
 from benign.redundancy import (
     chunk_errors,
     chunk_logits,

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 import benign
-from benign import data as data_mod
-from benign import model
+from benign.core.dynamics import Hyper
+from benign.core import data as data_mod
+from benign.core import model
 from benign.redundancy import chunk_logits, chunk_predict, cnn_representation
 
 
@@ -54,7 +55,7 @@ def test_experiment_replay_matches_simulate(run):
     spec.loader.exec_module(mod)
     ref = run
     cfg = ref.config
-    hyper = benign.dynamics.Hyper(*(jnp.asarray([np.float32(getattr(cfg, f))]) for f in benign.dynamics.Hyper._fields))
+    hyper = Hyper(*(jnp.asarray([np.float32(getattr(cfg, f))]) for f in Hyper._fields))
     P = mod._params_at(cfg.static(), jnp.asarray([cfg.seed], jnp.uint32), jnp.asarray([cfg.cell_hash()], jnp.uint32),
                        hyper, jnp.asarray([cfg.steps], jnp.int32))
     np.testing.assert_allclose(np.asarray(P.W[0]), ref.params["W"], rtol=1e-4, atol=1e-6)

@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 
 import benign
+from benign.core.dynamics import checkpoint_steps
 
-sweep_mod = importlib.import_module("benign.sweep")
-store_mod = importlib.import_module("benign.store")
+sweep_mod = importlib.import_module("benign.run.sweep")
+store_mod = importlib.import_module("benign.run.store")
+exec_mod = importlib.import_module("benign.run.executors")
 sweep, StoreError = sweep_mod.sweep, store_mod.StoreError
 
 FIX = dict(n=6, m=2, steps=8, n_mc=64, n_test=64, n_checkpoints=3, p=0.1)
@@ -83,8 +85,8 @@ def test_numbers_equal_simulate_whatever_chunk_size(reference):
 def test_resume_recomputes_nothing(reference, tmp_path, monkeypatch):
     ref, ref_dir = reference
     calls = []
-    real = sweep_mod.run_group
-    monkeypatch.setattr(sweep_mod, "run_group", lambda cfgs, *a, **k: calls.append(len(cfgs)) or real(cfgs, *a, **k))
+    real = exec_mod.run_group
+    monkeypatch.setattr(exec_mod, "run_group", lambda cfgs, *a, **k: calls.append(len(cfgs)) or real(cfgs, *a, **k))
 
     def stop_after_first(info):
         raise Interrupted
@@ -106,7 +108,7 @@ def test_resume_after_kill9(reference, tmp_path):
     out = tmp_path / "killed"
     script = textwrap.dedent(f"""
         import sys, time
-        from benign.sweep import sweep
+        from benign.run.sweep import sweep
         def hook(info):
             print("CHUNK", info["done"], flush=True)
             time.sleep(120)
@@ -131,7 +133,7 @@ def test_executor_order_does_not_matter(reference, tmp_path):
 
     def backwards(tasks):  # chunks may finish in any order (e.g. on a cluster)
         for t in reversed(tasks):
-            yield t, sweep_mod.run_chunk(list(t.configs), t.size, t.trajectories)
+            yield t, exec_mod.run_chunk(list(t.configs), t.size, t.trajectories)
 
     out = tmp_path / "rev"
     ds = sweep(GRID, seeds=SEEDS, out=str(out), chunk_size=4, progress=False, executor=backwards, **FIX)
@@ -179,7 +181,7 @@ def test_corruption_is_detected(reference, tmp_path):
     with pytest.raises(StoreError, match="corrupted"):
         sweep(GRID, seeds=SEEDS, out=str(out), chunk_size=4, progress=False, **FIX)
     with pytest.raises(StoreError, match="corrupted"):
-        sweep_mod.load(out)
+        store_mod.load(out)
     assert (out / "results.nc").read_bytes() == b"not a netcdf file"
     # a damaged manifest, and a directory that is not a results directory
     out = tmp_path / "badmanifest"
@@ -207,7 +209,7 @@ def test_trajectories_and_progress(reference, tmp_path, capsys):
     ds = sweep(GRID, seeds=SEEDS, out=str(tmp_path / "traj"), chunk_size=4, trajectories=True, progress=True, **FIX)
     assert "8/8" in capsys.readouterr().err  # tqdm: runs done / total
     assert ds["traj_test_error"].dims == ("d", "snr", "seed", "step")
-    assert list(ds.step.values) == list(benign.dynamics.checkpoint_steps(8, 3))
+    assert list(ds.step.values) == list(checkpoint_steps(8, 3))
     np.testing.assert_array_equal(ds["traj_test_error"].isel(step=-1).values, ref["test_error"].values)
     np.testing.assert_allclose(ds["traj_w_norm"].isel(step=-1).values, ref["w_norm"].values, rtol=1e-6)
     for v in ("traj_a_norm", "traj_ratio", "traj_train_loss"):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import benign
-from benign import testerror
-from benign.config import make_config
+from benign.core import testerror
+from benign.core.config import make_config
 
 
 def explicit_clean_error(cfg, W, a, b, mu, n_test, seed, orthogonal):

@@ -1,4 +1,4 @@
-"""Signal-plus-noise two-patch data (science.md §1).
+"""Signal-plus-noise two-patch data (docs/science.md, "Data model").
 
 Every example ``x = (x1, x2)`` has a signal patch ``y_hat * mu`` and a noise patch ``xi``; the observed
 label ``y`` is ``y_hat`` flipped with probability ``p``. The network sums (or averages) a shared filter
@@ -15,6 +15,8 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+
+from . import keys
 
 
 class Dataset(NamedTuple):
@@ -52,9 +54,9 @@ def sample_noise(key: jax.Array, count: int, mu: jax.Array, sigma_p: jax.Array, 
 
 def sample_labels(key: jax.Array, count: int, p: jax.Array, dtype=jnp.float32) -> tuple[jax.Array, jax.Array]:
     """Clean labels ``y_hat`` (count,) ~ Rademacher and observed ``y`` flipped with probability ``p``."""
-    k1, k2 = jax.random.split(key)
-    y_clean = jnp.where(jax.random.bernoulli(k1, 0.5, (count,)), 1.0, -1.0).astype(dtype)
-    flip = jax.random.uniform(k2, (count,), jnp.float32) < p
+    k_clean, k_flip = keys.label_keys(key)
+    y_clean = jnp.where(jax.random.bernoulli(k_clean, 0.5, (count,)), 1.0, -1.0).astype(dtype)
+    flip = jax.random.uniform(k_flip, (count,), jnp.float32) < p
     return jnp.where(flip, -y_clean, y_clean), y_clean
 
 
@@ -68,8 +70,18 @@ def sample(
     dtype=jnp.float32,
 ) -> Dataset:
     """Draw ``n`` examples. mu: (d,); sigma_p, p: scalars (traceable, so this vmaps over them)."""
-    k_lab, k_noise = jax.random.split(key)
+    k_lab, k_noise = keys.data_keys(key)
     y, y_clean = sample_labels(k_lab, n, p, dtype)
     xi = sample_noise(k_noise, n, mu, sigma_p, orthogonal, dtype)
     X = jnp.stack([y_clean[:, None] * mu[None, :].astype(dtype), xi], axis=1)
     return Dataset(X=X, y=y, y_clean=y_clean)
+
+
+def sample_test_set(key: jax.Array, n_test: int, mu: jax.Array, sigma_p: jax.Array, orthogonal: bool, dtype=jnp.float32) -> tuple[jax.Array, jax.Array]:
+    """Fresh test inputs for the clean error: labels y_hat (n_test,) and noise patches xi (n_test, d).
+
+    Drawn once per run from the run's test key (the same test set at every checkpoint); memory n_test * d.
+    """
+    k_lab, k_noise = keys.data_keys(key)
+    y_hat, _ = sample_labels(k_lab, n_test, 0.0, dtype)
+    return y_hat, sample_noise(k_noise, n_test, mu, sigma_p, orthogonal, dtype)

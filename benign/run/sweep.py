@@ -14,22 +14,18 @@ configuration and seed, never from its position in a batch, so the numbers do no
 from __future__ import annotations
 
 import itertools
-import os
-import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from . import dynamics
+from ..core.config import Config, make_config
+from ..core.dynamics import checkpoint_steps
+from . import executors
 from . import store as _store
-from .config import Config, make_config
-from .simulate import final_metrics, run_group
+from .executors import Task
 
-#: Per-neuron trajectories (K, 2, m) are reduced to their mean over the 2m neurons (``a``: of |a|).
-_NEURON_RENAME = {"a": "a_norm"}
-_SKIP_TRAJ = ("steps", "diverged_step", "W", "a_final", "b_final")
+#: Grid keys that cannot be swept.
 _RESERVED = ("seed", "mu", "mu_vec")
 
 
@@ -109,69 +105,15 @@ def make_plan(grid: Mapping[str, Sequence[Any]], seeds: int | Sequence[int] = 1,
 
 def spec_of(plan: Plan, trajectories: bool, theory: str | None) -> dict[str, Any]:
     """What identifies a sweep's results (the store's fingerprint is taken over it)."""
-    from . import __version__
+    from .. import __version__
 
     return {"format": _store.FORMAT, "version": __version__, "grid": plan.grid, "seeds": plan.seeds,
             "fixed": plan.fixed, "trajectories": bool(trajectories), "theory": theory}
 
 
-def _reduce_traj(key: str, v: np.ndarray) -> tuple[str, np.ndarray]:
-    """(B, K) trajectories pass through; (B, K, ...) per-neuron ones become their neuron mean."""
-    if v.ndim == 2:
-        return key, v
-    flat = v.reshape(v.shape[0], v.shape[1], -1)
-    return _NEURON_RENAME.get(key, key), np.mean(np.abs(flat) if key == "a" else flat, axis=-1)
-
-
-def run_chunk(configs: Sequence[Config], size: int, trajectories: bool) -> dict[str, np.ndarray]:
-    """Run ``configs`` (same static fields) as one batch padded to ``size`` runs.
-
-    Returns name -> array with leading axis ``len(configs)``: every final metric of
-    :func:`benign.simulate.final_metrics` (and the last value of any extra scalar trajectory) and,
-    if ``trajectories``, ``traj_<name>`` arrays (len(configs), K) of per-checkpoint scalars.
-    """
-    n = len(configs)
-    padded = list(configs) + [configs[-1]] * (size - n)
-    res = run_group(padded)
-    out: dict[str, list] = {}
-    traj_keys = [k for k in res if k not in _SKIP_TRAJ]
-    for i, cfg in enumerate(configs):
-        tr = {k: res[k][i] for k in res if k != "steps"}
-        fm = final_metrics(cfg, tr)
-        for k in traj_keys:
-            if res[k].ndim == 2 and k not in fm:
-                fm[k] = float(res[k][i, -1])
-        for k, v in fm.items():
-            out.setdefault(k, []).append(v)
-    arrays = {k: np.asarray(v) for k, v in out.items()}
-    if trajectories:
-        for k in traj_keys:
-            name, v = _reduce_traj(k, np.asarray(res[k][:n], np.float64))
-            arrays[f"traj_{name}"] = v
-        if "w_norm" in res and "a" in res:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                arrays["traj_ratio"] = np.mean(res["w_norm"][:n] / np.abs(res["a"][:n]), axis=(-2, -1)).astype(np.float64)
-    return arrays
-
-
-@dataclass(frozen=True)
-class _Task:
-    """One chunk (same fields as ``benign.executors.Task``): flat run ``index`` (B,), padded ``size``,
-    the B ``configs`` and whether to return trajectories."""
-
-    index: np.ndarray
-    size: int
-    configs: tuple[Config, ...]
-    trajectories: bool
-
-
 def make_tasks(plan: Plan, done: np.ndarray, chunk_size: int, trajectories: bool) -> list:
     """The chunks still to compute: per static group, the runs not ``done`` in pieces of
     :func:`chunk_len` (the padded size depends only on the group, so a resumed sweep reuses compiles)."""
-    try:
-        from .executors import Task
-    except ImportError:
-        Task = _Task
     tasks = []
     for idx in plan.groups.values():
         size = chunk_len(len(idx), chunk_size)
@@ -182,22 +124,11 @@ def make_tasks(plan: Plan, done: np.ndarray, chunk_size: int, trajectories: bool
     return tasks
 
 
-def _local(tasks):
-    for task in tasks:
-        yield task, run_chunk(list(task.configs), task.size, task.trajectories)
-
-
 def _executor(executor: str | Callable, options: Mapping[str, Any] | None):
     """``executor``: ``'local'`` (this process), ``'ray'`` (``benign.executors``) or a callable
     ``tasks -> iterator of (task, arrays)`` yielding chunks as they finish, in any order."""
     if callable(executor):
         return executor
-    try:
-        from . import executors
-    except ImportError:
-        if executor == "local" and not options:
-            return _local
-        raise ValueError(f"executor={executor!r} needs benign.executors, which is not available") from None
     return executors.get_executor(executor, **dict(options or {}))
 
 
@@ -209,7 +140,7 @@ def chunk_len(group_size: int, chunk_size: int) -> int:
 
 
 def _checkpoints(plan: Plan) -> np.ndarray:
-    steps = {tuple(dynamics.checkpoint_steps(s.steps, s.n_checkpoints)) for s in plan.groups}
+    steps = {tuple(checkpoint_steps(s.steps, s.n_checkpoints)) for s in plan.groups}
     if len(steps) > 1:
         raise ValueError("trajectories=True needs the same steps and n_checkpoints in every cell (the 'step' dimension is shared)")
     return np.asarray(steps.pop(), np.int64)
@@ -309,10 +240,8 @@ def sweep(
 
 
 def _check_theory(theory: str | None) -> None:
-    try:
-        from . import theory as th
-    except ImportError:
-        return  # predictions are skipped and noted in the attrs
+    from .. import theory as th
+
     if theory is not None and theory not in getattr(th, "THEORIES", {theory: None}):
         raise ValueError(f"theory={theory!r} is invalid: give 'auto', None or one of {sorted(th.THEORIES)}")
 
@@ -336,7 +265,7 @@ def _theory_vars(plan: Plan, theory: str | None, cells: list[Config]) -> tuple[d
     try:
         import pandas as pd
 
-        from . import theory as th
+        from .. import theory as th
 
         pred = th.predict(pd.DataFrame([c.to_dict() for c in cells]), theory=theory)
     except (ImportError, AttributeError, ValueError, TypeError, KeyError) as e:
@@ -359,7 +288,7 @@ def assemble(plan: Plan, chunks: list[dict[str, np.ndarray]], theory: str | None
 
     import xarray as xr
 
-    from . import __version__
+    from .. import __version__
 
     n_runs, shape, dims = len(plan.configs), plan.shape, plan.dims
     chunks = sorted(chunks, key=lambda c: int(c["__index__"][0]))
@@ -405,87 +334,3 @@ def assemble(plan: Plan, chunks: list[dict[str, np.ndarray]], theory: str | None
         else:
             coords[key] = (grid_dims, _coord(vals).reshape(shape[:-1]))
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
-
-
-def enable_compile_cache(path: str | None = None) -> str:
-    """Turn on JAX's persistent compilation cache so re-runs (a resumed sweep, the same experiment)
-    skip compiling. ``path``: ``$BENIGN_COMPILE_CACHE`` or ``~/.cache/benign/jax``. Returns it."""
-    import os
-
-    import jax
-
-    path = path or os.environ.get("BENIGN_COMPILE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "benign", "jax")
-    os.makedirs(path, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", path)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
-    return path
-
-
-def load(path: str):
-    """Open stored sweep results (a results directory or its ``results.nc``) as an ``xarray.Dataset``."""
-    return _store.load(path)
-
-
-# ---------------------------------------------------------------------------------------- protocols
-def _arange(start: float, stop: float, step: float) -> list[float]:
-    """Inclusive ``start, start+step, ..., stop`` rounded to 10 decimals (no float-accumulation junk)."""
-    num = int(math.floor((stop - start) / step + 1e-9)) + 1
-    return [round(start + i * step, 10) for i in range(num)]
-
-
-#: Published protocols: name -> scale -> (grid, seeds, fixed). Kou et al. 2023 (science.md §5).
-_KOU_FIXED = dict(n=20, m=10, steps=100, eta=0.1, p=0.1, sigma_p=1.0, noise="isotropic", bias=True,
-                  hidden_init="uniform", reduce="mean", train_output=False, output_value=1.0,
-                  n_test=1000, n_checkpoints=2)
-PROTOCOLS: dict[str, dict[str, tuple[dict[str, list], int, dict[str, Any]]]] = {
-    "kou2023": {
-        "full": ({"d": _arange(100, 1090, 10), "mu_norm": _arange(0.0, 9.9, 0.1)}, 10, _KOU_FIXED),
-        "small": ({"d": _arange(100, 1000, 150), "mu_norm": _arange(0.0, 9.9, 0.3)}, 4, _KOU_FIXED),
-        "tiny": ({"d": [100, 200], "mu_norm": [0.0, 2.0, 5.0]}, 2, _KOU_FIXED),
-    },
-}
-
-
-def protocol(name: str, scale: str = "small") -> tuple[dict[str, list], int, dict[str, Any]]:
-    """``(grid, seeds, fixed)`` of a published protocol at a scale (``'full'`` is the published grid)."""
-    if name not in PROTOCOLS:
-        raise ValueError(f"protocol {name!r} is unknown; available: {sorted(PROTOCOLS)}")
-    if scale not in PROTOCOLS[name]:
-        raise ValueError(f"scale {scale!r} is unknown for {name!r}; available: {sorted(PROTOCOLS[name])}")
-    grid, seeds, fixed = PROTOCOLS[name][scale]
-    return {k: list(v) for k, v in grid.items()}, seeds, dict(fixed)
-
-
-def reproduce_fast(name: str, scale: str, out: str | os.PathLike | None = None):
-    """A published protocol through one d-independent compiled program (``kou2023`` only).
-
-    Runs :func:`benign.coef.heatmap_kou2023` on the protocol's grid and returns an ``xarray.Dataset``
-    with dims ``(d, mu_norm, seed)`` (final metrics, ``test_error_se``, gamma/rho summaries) plus
-    the theory's ``phi`` and ``regime_theory``; saved as ``out/results.nc`` if ``out`` is given.
-    Each run equals the sweep's run of the same cell up to float rounding (same keys and data), but
-    the file is written once at the end: nothing to resume.
-    """
-    import xarray as xr
-
-    from . import coef, theory
-
-    grid, seeds, fixed = protocol(name, scale)
-    if name != "kou2023":
-        raise ValueError(f"the fast path is only available for kou2023, not {name!r}")
-    out = None if out is None else Path(out)
-    if out is not None and (out / "results.nc").exists():
-        raise ValueError(f"{out / 'results.nc'} exists: --fast does not resume or overwrite; choose another --out")
-    keys = ("n", "m", "steps", "eta", "p", "sigma_p")
-    res = coef.heatmap_kou2023(grid["mu_norm"], grid["d"], list(range(seeds)), **{k: fixed[k] for k in keys})
-    dims = ("d", "mu_norm", "seed")
-    data = {k: (dims, v) for k, v in res.items() if k not in dims}
-    ds = xr.Dataset(data, coords={k: res[k] for k in dims}, attrs={"protocol": name, "engine": "coef (heatmap_kou2023)",
-                                                                    **{k: v for k, v in fixed.items() if not isinstance(v, bool)}})
-    pred = theory.kou2023(n=fixed["n"], d=ds["d"].values[:, None], mu_norm=ds["mu_norm"].values[None, :],
-                          sigma_p=fixed["sigma_p"], p=fixed["p"])
-    ds["phi"] = (dims[:2], np.asarray(pred.phi, float))
-    ds["regime_theory"] = (dims[:2], np.asarray(pred.regime).astype(str))
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        _store.atomic_write(out / "results.nc", lambda tmp: _store.save_netcdf(ds, tmp))
-    return ds

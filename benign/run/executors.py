@@ -4,8 +4,9 @@ An executor takes a list of :class:`Task` (the flat run indices of one chunk, it
 run configs) and yields ``(task, arrays)`` pairs *as chunks finish*, in any order; the sweep driver
 is the only writer of the results store, so a chunk is stored once however often a task was retried.
 
-- :func:`local_executor` runs the chunks one after the other in this process; each chunk's batch is
-  spread over every local JAX device by :func:`benign.simulate.run_group`.
+:func:`run_chunk` is what every executor computes for a task. :func:`local_executor` runs the chunks
+one after the other in this process; each chunk's batch is
+  spread over every local JAX device by :func:`benign.run.batch.run_group`.
 - :func:`ray_executor` submits one Ray task per chunk (``ray`` is an optional extra:
   ``pip install benign[ray]``). Ray re-runs a task whose worker died (``max_retries``); results are
   pure functions of the configs, so a retried chunk gives the same numbers.
@@ -19,9 +20,13 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from .config import Config
+from ..core.config import Config
+from .batch import final_metrics, run_group
 
 EXECUTORS = ("local", "ray")
+#: Per-neuron trajectories (K, 2, m) are reduced to their mean over the 2m neurons (``a``: of |a|).
+_NEURON_RENAME = {"a": "a_norm"}
+_SKIP_TRAJ = ("steps", "diverged_step", "W", "a_final", "b_final")
 
 
 @dataclass(frozen=True)
@@ -38,10 +43,47 @@ class Task:
     trajectories: bool
 
 
+def _reduce_traj(key: str, v: np.ndarray) -> tuple[str, np.ndarray]:
+    """(B, K) trajectories pass through; (B, K, ...) per-neuron ones become their neuron mean."""
+    if v.ndim == 2:
+        return key, v
+    flat = v.reshape(v.shape[0], v.shape[1], -1)
+    return _NEURON_RENAME.get(key, key), np.mean(np.abs(flat) if key == "a" else flat, axis=-1)
+
+
+def run_chunk(configs: Sequence[Config], size: int, trajectories: bool) -> dict[str, np.ndarray]:
+    """Run ``configs`` (same static fields) as one batch padded to ``size`` runs.
+
+    Returns name -> array with leading axis ``len(configs)``: every final metric of
+    :func:`benign.simulate.final_metrics` (and the last value of any extra scalar trajectory) and,
+    if ``trajectories``, ``traj_<name>`` arrays (len(configs), K) of per-checkpoint scalars.
+    """
+    n = len(configs)
+    padded = list(configs) + [configs[-1]] * (size - n)
+    res = run_group(padded)
+    out: dict[str, list] = {}
+    traj_keys = [k for k in res if k not in _SKIP_TRAJ]
+    for i, cfg in enumerate(configs):
+        tr = {k: res[k][i] for k in res if k != "steps"}
+        fm = final_metrics(cfg, tr)
+        for k in traj_keys:
+            if res[k].ndim == 2 and k not in fm:
+                fm[k] = float(res[k][i, -1])
+        for k, v in fm.items():
+            out.setdefault(k, []).append(v)
+    arrays = {k: np.asarray(v) for k, v in out.items()}
+    if trajectories:
+        for k in traj_keys:
+            name, v = _reduce_traj(k, np.asarray(res[k][:n], np.float64))
+            arrays[f"traj_{name}"] = v
+        if "w_norm" in res and "a" in res:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                arrays["traj_ratio"] = np.mean(res["w_norm"][:n] / np.abs(res["a"][:n]), axis=(-2, -1)).astype(np.float64)
+    return arrays
+
+
 def run_task(task: Task) -> dict[str, np.ndarray]:
     """Compute one chunk (the function every executor calls, locally or in a Ray worker)."""
-    from .sweep import run_chunk
-
     return run_chunk(list(task.configs), task.size, task.trajectories)
 
 

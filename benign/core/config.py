@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -256,11 +256,3 @@ def replace(cfg: Config, **changes: Any) -> Config:
         steps = {"eta_w": cfg.eta_w, "eta_a": cfg.eta_a, **steps}
     kw.update(changes)
     return make_config(**sig, **steps, **kw)
-
-
-def configs_from_grid(grid: Mapping[str, Any], **fixed: Any) -> list[Config]:
-    """Cartesian product of ``grid`` (name -> list of values), each combined with ``fixed``."""
-    import itertools
-
-    keys = list(grid)
-    return [make_config(**fixed, **dict(zip(keys, vals))) for vals in itertools.product(*(list(grid[k]) for k in keys))]

@@ -15,18 +15,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import coef, dynamics, theory
-from .config import Config, make_config
+from ..core import coef, dense, keys
+from ..core.config import Config, make_config
+from ..core.dynamics import Hyper, checkpoint_steps
+from ..theory import laws
 
-_HYPER_FIELDS = dynamics.Hyper._fields
+_HYPER_FIELDS = Hyper._fields
 
 
 @functools.partial(jax.jit, static_argnames=("cfg", "optimizer", "return_params", "engine"))
-def _run_compiled(cfg: Config, seeds, hashes, hyper: dynamics.Hyper, mu_dirs, optimizer=None, return_params=False, engine="dense"):
-    train = coef.train if engine == "coef" else dynamics.train
+def _run_compiled(cfg: Config, seeds, hashes, hyper: Hyper, mu_dirs, optimizer=None, return_params=False, engine="dense"):
+    train = coef.train if engine == "coef" else dense.train
 
     def one(seed, h, hy, md):
-        return train(cfg, dynamics.run_key(seed, h), hy, md, optimizer, return_params)
+        return train(cfg, keys.run_key(seed, h), hy, md, optimizer, return_params)
 
     return jax.vmap(one)(seeds, hashes, hyper, mu_dirs)
 
@@ -55,8 +57,8 @@ def run_group(configs: Sequence[Config], optimizer=None, return_params: bool = F
     ``XLA_FLAGS=--xla_force_host_platform_device_count=N``) with results identical to one device.
     Returns numpy arrays with a leading batch axis B = len(configs): trajectories (B, K) or
     (B, K, 2, m), ``diverged_step`` (B,), optionally final ``W`` (B, 2, m, d), and ``steps`` (K,).
-    The engine is :func:`benign.coef.resolve_engine` of the static config: 'dense' (GD on W) or
-    'coef' (exact GD on signal/noise coefficients, which also fills :data:`benign.coef.PROOF_KEYS`).
+    The engine is :func:`benign.core.coef.resolve_engine` of the static config: 'dense' (GD on W) or
+    'coef' (exact GD on signal/noise coefficients, which also fills :data:`benign.core.coef.PROOF_KEYS`).
     """
     if not configs:
         raise ValueError("configs is empty: give at least one configuration")
@@ -67,7 +69,7 @@ def run_group(configs: Sequence[Config], optimizer=None, return_params: bool = F
     dtype = np.float64 if static.precision == "float64" else np.float32
     seeds = jnp.asarray(np.array([c.seed for c in configs], np.uint32))
     hashes = jnp.asarray(np.array([c.cell_hash() for c in configs], np.uint32))
-    hyper = dynamics.Hyper(*(jnp.asarray(np.array([getattr(c, f) for c in configs], dtype)) for f in _HYPER_FIELDS))
+    hyper = Hyper(*(jnp.asarray(np.array([getattr(c, f) for c in configs], dtype)) for f in _HYPER_FIELDS))
     mu_dirs = None
     if any(c.mu_vec is not None for c in configs):
         e1 = np.zeros(static.d)
@@ -78,7 +80,7 @@ def run_group(configs: Sequence[Config], optimizer=None, return_params: bool = F
     res = {k: np.asarray(v)[: len(configs)] for k, v in out.items()}
     for k in coef.PROOF_KEYS:  # the dense engine does not track gamma / rho: same keys, NaN
         res.setdefault(k, np.full(res["train_loss"].shape, np.nan, dtype))
-    res["steps"] = dynamics.checkpoint_steps(static.steps, static.n_checkpoints)
+    res["steps"] = checkpoint_steps(static.steps, static.n_checkpoints)
     return res
 
 
@@ -97,10 +99,10 @@ def final_metrics(cfg: Config, traj: dict[str, np.ndarray]) -> dict[str, float]:
         wb = np.sqrt(w**2 + b**2)  # the bias is part of the homogeneous filter
         finite = bool(np.all(np.isfinite(a)) and np.all(np.isfinite(wb)))  # diverged runs: NaN, never an error
         if cfg.train_output and cfg.weight_decay == 0 and finite:
-            Q = theory.conserved_quantity(a, wb, cfg.eta_w, cfg.eta_a)
+            Q = laws.conserved_quantity(a, wb, cfg.eta_w, cfg.eta_a)
             scale = np.maximum(a[-1] ** 2 / cfg.eta_a + wb[-1] ** 2 / cfg.eta_w, np.finfo(float).tiny)
             drift = float(np.max(np.abs(Q[-1] - Q[0]) / scale))
-            ratio_pred = float(np.mean(theory.predicted_ratio(a[-1], Q[0], cfg.eta_w, cfg.eta_a)))
+            ratio_pred = float(np.mean(laws.predicted_ratio(a[-1], Q[0], cfg.eta_w, cfg.eta_a)))
         else:
             drift = ratio_pred = float("nan")
     step = int(traj["diverged_step"])

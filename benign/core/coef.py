@@ -1,4 +1,4 @@
-"""Exact coefficient engine: gradient descent on signal/noise coefficients (science.md §4.3).
+"""Exact coefficient engine: gradient descent on signal/noise coefficients (docs/science.md, "The coefficient engine").
 
 Every GD update of ``w_{j,r}`` is a combination of the training patches ``y_hat_i mu`` and ``xi_i``,
 and weight decay only rescales, so at every step exactly
@@ -17,7 +17,7 @@ The proofs' coordinates (Kou et al. 2023 sign convention) are
 ``gamma = j C_0 |mu|^2`` (signal learning, > 0 when filter j aligns with j mu) and
 ``rho_i = C_i |xi_i|^2`` (noise memorisation), summarised per checkpoint in :data:`PROOF_KEYS`.
 
-The data and the initialisation come from the same functions and keys as :func:`benign.dynamics.train`,
+The data and the initialisation come from the same functions and keys as :func:`benign.core.dense.train`,
 so both engines train the same network: results agree to rounding. Optax optimizers are not linear
 in the gradient, so they need the dense engine (:func:`resolve_engine`).
 """
@@ -26,16 +26,16 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Callable, NamedTuple, Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from . import data as data_mod
-from . import dynamics, model, testerror
+from . import keys, model, testerror
 from .config import Config
-from .dynamics import Hyper
+from .dynamics import Hyper, checkpoint_steps, dtype_of, setup_run
 from .model import Params
 
 #: Checkpoint summaries of the proofs' coordinates, (K,) each (NaN in the dense engine).
@@ -115,12 +115,12 @@ def weight_sq_norms(basis: Basis, c: jax.Array, C: jax.Array, Z: jax.Array) -> j
 
 
 def coef_step(cfg: Config, basis: Basis, st: CoefState, hyper: Hyper) -> CoefState:
-    """One full-batch GD step, the exact image of :func:`benign.dynamics.gd_step` (plain GD).
+    """One full-batch GD step, the exact image of :func:`benign.core.dense.gd_step` (plain GD).
 
     ``W <- (1 - eta_w wd) W - eta_w dL/dW`` becomes ``c <- (1 - eta_w wd) c``,
     ``C <- (1 - eta_w wd) C - eta_w dL/dZ``; ``a -= eta_a (dL/da + wd a)``, ``b -= eta_w dL/db``.
     The chain rule is written out (about twice as fast as autodiff here); the activation's derivative
-    comes from ``jax.jvp`` of :func:`benign.model.activation`, so kinks follow autodiff's convention.
+    comes from ``jax.jvp`` of :func:`benign.core.model.activation`, so kinks follow autodiff's convention.
     """
     wd, n = hyper.weight_decay, basis.y.shape[0]
     Z = preacts(basis, st.c, st.C)
@@ -167,7 +167,7 @@ def proof_summaries(basis: Basis, C: jax.Array) -> dict[str, jax.Array]:
 
 
 def gaussian_inputs(cfg: Config, basis: Basis, st: CoefState, Z: jax.Array, sigma_p: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """``(W mu, Cov)``: (2, m) and (2m, 2m), the inputs of :func:`benign.testerror.clean_error`, in O(m^2 n).
+    """``(W mu, Cov)``: (2, m) and (2m, 2m), the inputs of :func:`benign.core.testerror.clean_error`, in O(m^2 n).
 
     ``W W^T = c^2 M0 + c (P0 C^T + C P0^T) + (Z - c P0) C^T`` and ``W mu = Z[..., 0]``.
     """
@@ -208,7 +208,7 @@ def train_metrics(cfg: Config, basis: Basis, st: CoefState, Z: jax.Array) -> dic
 
 
 def checkpoint_metrics(cfg: Config, basis: Basis, st: CoefState, hyper: Hyper, test=None) -> dict[str, jax.Array]:
-    """The keys of :func:`benign.dynamics.checkpoint_metrics` plus :data:`PROOF_KEYS`, all O(m n^2 + n_mc m^2).
+    """The keys of :func:`benign.core.dense.checkpoint_metrics` plus :data:`PROOF_KEYS`, all O(m n^2 + n_mc m^2).
 
     test: the projected test set when ``test_error_method='test_set'`` (see :func:`test_set_clean_error`).
     """
@@ -230,7 +230,7 @@ def initial_state(basis: Basis, a: jax.Array, b: jax.Array) -> CoefState:
 
 
 def train(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None = None, optimizer=None, return_params: bool = False) -> dict[str, jax.Array]:
-    """Drop-in replacement for :func:`benign.dynamics.train` (plain GD only), same outputs plus :data:`PROOF_KEYS`.
+    """Drop-in replacement for :func:`benign.core.dense.train` (plain GD only), same outputs plus :data:`PROOF_KEYS`.
 
     Samples the same data and initialisation from ``key``, reduces them to a :class:`Basis`, runs
     ``cfg.steps`` coefficient steps in one ``lax.scan`` over the checkpoint segments, and rebuilds the
@@ -238,7 +238,7 @@ def train(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None = 
     """
     if optimizer is not None:
         raise ValueError(_NO_OPTIMIZER)
-    mu, ds, params, hyper, test_set = dynamics.setup_run(cfg, key, hyper, mu_dir)
+    mu, ds, params, hyper, test_set = setup_run(cfg, key, hyper, mu_dir)
     V = jnp.concatenate([mu[None, :], ds.X[:, 1]], axis=0)
     basis = gram_basis(params.W, V, ds.y, ds.y_clean)
     test = None
@@ -258,7 +258,7 @@ def run_checkpoints(cfg: Config, basis: Basis, st: CoefState, hyper: Hyper, test
     for every ``d``.
     """
     # a first segment of length 0 records step 0 (metrics are compiled once, inside the scan)
-    segments = jnp.asarray(np.diff(dynamics.checkpoint_steps(cfg.steps, cfg.n_checkpoints), prepend=0), jnp.int32)
+    segments = jnp.asarray(np.diff(checkpoint_steps(cfg.steps, cfg.n_checkpoints), prepend=0), jnp.int32)
 
     def segment(s, length):
         s = jax.lax.fori_loop(0, length, lambda _, q: coef_step(cfg, basis, q, hyper), s)
@@ -306,13 +306,13 @@ def blocked_basis(cfg: Config, key: jax.Array, hyper: Hyper, d: jax.Array, lim: 
     ``mu = |mu| e_1`` (no ``mu_vec``). d: () int32; lim: () float32 ``1/sqrt(d)`` (computed on the
     host, as the dense engine's constant folding does); n_blocks: () int32 >= ceil(d / block).
     """
-    dtype = jnp.float64 if cfg.precision == "float64" else jnp.float32
+    dtype = dtype_of(cfg)
     n, m = cfg.n, cfg.m
-    k_data, k_init, _ = jax.random.split(key, 3)
-    k_lab, k_noise = jax.random.split(k_data)
+    k = keys.split_run(key)
+    k_lab, k_noise = keys.data_keys(k.data)
     y, y_clean = data_mod.sample_labels(k_lab, n, hyper.p, dtype)
-    kw, _, kb = jax.random.split(k_init, 3)
-    a0, b0 = model.init_params(k_init, dataclasses.replace(cfg, d=1), hyper.init_scale, hyper.sigma_0, dtype)[1:]  # d-free
+    kw, _, kb = keys.init_keys(k.init)
+    a0, b0 = model.init_params(k.init, dataclasses.replace(cfg, d=1), hyper.init_scale, hyper.sigma_0, dtype)[1:]  # d-free
     if cfg.bias and cfg.hidden_init == "uniform":  # the only d-dependent part: the range 1/sqrt(d)
         b0 = jax.random.uniform(kb, (2, m), jnp.float32, -lim, lim).astype(dtype)
     mu_norm, sigma_p, sigma_0 = (jnp.asarray(v, dtype) for v in (hyper.mu_norm, hyper.sigma_p, hyper.sigma_0))
@@ -340,12 +340,12 @@ def blocked_basis(cfg: Config, key: jax.Array, hyper: Hyper, d: jax.Array, lim: 
 
 
 @functools.partial(jax.jit, static_argnames=("cfg", "block"))
-def _final_chunk(cfg: Config, seeds, hashes, hyper: Hyper, d, lim, n_blocks, block: int = 64) -> dict[str, jax.Array]:
+def final_chunk(cfg: Config, seeds, hashes, hyper: Hyper, d, lim, n_blocks, block: int = 64) -> dict[str, jax.Array]:
     """Final metrics (:func:`checkpoint_metrics` at ``cfg.steps``) of a chunk of runs with per-run ``d``."""
-    dtype = jnp.float64 if cfg.precision == "float64" else jnp.float32
+    dtype = dtype_of(cfg)
 
     def one(seed, h, hy, dd, ll):
-        basis, a0, b0 = blocked_basis(cfg, dynamics.run_key(seed, h), hy, dd, ll, n_blocks, block)
+        basis, a0, b0 = blocked_basis(cfg, keys.run_key(seed, h), hy, dd, ll, n_blocks, block)
         hy = Hyper(*(jnp.asarray(v, dtype) for v in hy))
         st = jax.lax.fori_loop(0, cfg.steps, lambda _, q: coef_step(cfg, basis, q, hy), initial_state(basis, a0, b0))
         Z = preacts(basis, st.c, st.C)
@@ -359,103 +359,3 @@ def _final_chunk(cfg: Config, seeds, hashes, hyper: Hyper, d, lim, n_blocks, blo
     out["test_error"], out["test_error_se"] = testerror.noisy_error(hyper.p.astype(dtype), clean, clean_se)
     out["test_error_clean"] = clean
     return out
-
-
-def run_final(configs: Sequence[Config], chunk_size: int = 500, block: int = 64, progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
-    """Final metrics of many plain-GD runs whose static fields agree except ``d``, in input order.
-
-    Returns numpy arrays with leading axis B = len(configs): the keys of :func:`checkpoint_metrics`
-    at step ``steps`` ((B,) scalars, (B, 2, m) per neuron) and ``diverged_step`` (B,). Each run equals
-    ``simulate`` of its config (same keys, data and initialisation; coefficient engine, rounding aside).
-    Runs are sorted by d and processed ``chunk_size`` at a time through one compiled program (d is a
-    traced loop bound of :func:`blocked_basis`), so compile count and memory stay bounded.
-    ``mu_vec`` or ``test_error_method='test_set'`` fall back to :func:`benign.simulate.run_group` per d.
-    ``progress(done, total)`` is called after each chunk.
-    """
-    if not configs:
-        raise ValueError("configs is empty: give at least one configuration")
-    base = dataclasses.replace(configs[0].static(), d=1)
-    if any(dataclasses.replace(c.static(), d=1) != base for c in configs[1:]):
-        raise ValueError("run_final needs configs whose static fields agree except d")
-    if resolve_engine(dataclasses.replace(base, engine="coef")) != "coef":  # pragma: no cover
-        raise ValueError("run_final runs the coefficient engine")
-    B = len(configs)
-    if any(c.mu_vec is not None for c in configs) or base.test_error_method != "gaussian":
-        from .simulate import run_group
-
-        groups: dict[Config, list[int]] = {}
-        for i, c in enumerate(configs):
-            groups.setdefault(c.static(), []).append(i)
-        res: dict[str, np.ndarray] = {}
-        done = 0
-        for idx in groups.values():
-            r = run_group([dataclasses.replace(configs[i], engine="coef") for i in idx])
-            r.pop("steps")
-            for k, v in r.items():
-                v = v if k == "diverged_step" else v[:, -1]
-                res.setdefault(k, np.zeros((B,) + v.shape[1:], v.dtype))[idx] = v
-            done += len(idx)
-            if progress is not None:
-                progress(done, B)
-        return res
-    dtype = np.float64 if base.precision == "float64" else np.float32
-    d = np.array([c.d for c in configs], np.int64)
-    seeds = np.array([c.seed for c in configs], np.uint32)
-    hashes = np.array([c.cell_hash() for c in configs], np.uint32)
-    hyper = np.stack([np.array([getattr(c, f) for c in configs], dtype) for f in Hyper._fields])
-    lim = np.float32(1.0) / np.sqrt(d.astype(np.float32))
-    order = np.argsort(d, kind="stable")
-    out: dict[str, np.ndarray] = {}
-    for start in range(0, B, chunk_size):
-        idx = order[start : start + chunk_size]
-        pad = np.concatenate([idx, np.full(min(chunk_size, B) - len(idx), idx[-1])])
-        n_blocks = np.int32(-(-int(d[idx].max()) // block))
-        r = _final_chunk(base, seeds[pad], hashes[pad], Hyper(*hyper[:, pad]), d[pad].astype(np.int32), lim[pad], n_blocks, block)
-        for k, v in r.items():
-            v = np.asarray(v)[: len(idx)]
-            out.setdefault(k, np.zeros((B,) + v.shape[1:], v.dtype))[idx] = v
-        if progress is not None:
-            progress(min(start + chunk_size, B), B)
-    return out
-
-
-def heatmap_kou2023(
-    mu_norms: Sequence[float] | None = None,
-    ds: Sequence[int] | None = None,
-    seeds: Sequence[int] = tuple(range(10)),
-    *,
-    n: int = 20,
-    m: int = 10,
-    steps: int = 100,
-    eta: float = 0.1,
-    p: float = 0.1,
-    sigma_p: float = 1.0,
-    n_mc: int = 4096,
-    precision: str = "float32",
-    chunk_size: int = 500,
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[str, np.ndarray]:
-    """The published test-error heat map of Kou et al. (2023) (science.md §5), end to end.
-
-    Defaults: ``|mu|`` in {0.0, ..., 9.9} x d in {100, ..., 1090}, 10 seeds, n = 20, m = 10, bias,
-    uniform init, mean over patches, isotropic noise, fixed output 1, lr 0.1, 100 steps, p = 0.1; test
-    error from the Gaussian estimator on ``n_mc`` points (4096: a quarter of the variance of the
-    published 1000-point test set). Returns ``test_error``, ``test_error_se``, ``test_error_clean``,
-    ``train_error``, ``train_loss`` and the :data:`PROOF_KEYS` as float arrays (d, mu_norm, seed),
-    plus the coordinates ``d``, ``mu_norm``, ``seed``.
-    """
-    from .config import make_config
-
-    mu_norms = np.round(np.arange(100) * 0.1, 10) if mu_norms is None else np.asarray(mu_norms, float)
-    ds = np.arange(100, 1100, 10) if ds is None else np.asarray(ds, int)
-    seeds = np.asarray(seeds, int)
-    mus = [make_config(mu_norm=float(mu)).mu_norm for mu in mu_norms]  # validated once
-    configs = []
-    for d in ds:
-        cfg = make_config(n=n, d=int(d), m=m, steps=steps, eta=eta, p=p, sigma_p=sigma_p, n_mc=n_mc, precision=precision, mu_norm=float(mu_norms[0]),
-                          bias=True, hidden_init="uniform", reduce="mean", noise="isotropic", train_output=False, output_value=1.0, engine="coef", n_checkpoints=2)
-        configs += [dataclasses.replace(cfg, mu_norm=mu, seed=int(s)) for mu in mus for s in seeds]
-    res = run_final(configs, chunk_size=chunk_size, progress=progress)
-    shape = (len(ds), len(mu_norms), len(seeds))
-    keys = ("test_error", "test_error_se", "test_error_clean", "train_error", "train_loss") + PROOF_KEYS
-    return {**{k: res[k].reshape(shape) for k in keys}, "d": ds, "mu_norm": mu_norms, "seed": seeds}

@@ -23,13 +23,12 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 import numpy as np
-import pandas as pd
 
-__all__ = [
-    "DEFAULTS", "Prediction", "cao2022", "kou2023", "meng2024", "shang2024", "thresholds",
-    "conserved_quantity", "limiting_ratio", "predicted_ratio",
-    "predicted_output_norm_large_init", "regime_of_init", "predict", "THEORIES",
-]
+from ._checks import check as _check
+from ._checks import out as _out
+from .laws import limiting_ratio, regime_of_init
+
+__all__ = ["DEFAULTS", "Prediction", "cao2022", "kou2023", "meng2024", "shang2024", "thresholds", "predict", "THEORIES"]
 
 #: Default (uncalibrated) absolute constants per theory.  See docs/theory.md.
 DEFAULTS: Mapping[str, Mapping[str, float]] = MappingProxyType({
@@ -77,40 +76,6 @@ class Prediction:
         out.update({f"cond_{k}": v for k, v in self.conditions.items()})
         out.update(self.extra)
         return out
-
-
-# ----------------------------------------------------------------------------- validation
-def _check(name: str, x: Any, *, lo: float | None = None, hi: float | None = None,
-           lo_open: bool = False, hi_open: bool = False, integer: bool = False) -> np.ndarray:
-    """Return ``x`` as a float64 array after checking it is finite and inside the range."""
-    parts = ["finite"] + (["an integer"] if integer else [])
-    if lo is not None:
-        parts.append(f"{'>' if lo_open else '>='} {lo:g}")
-    if hi is not None:
-        parts.append(f"{'<' if hi_open else '<='} {hi:g}")
-    allowed = ", ".join(parts)
-    try:
-        a = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}={x!r} is invalid: {name} must be numeric ({allowed})") from None
-    bad = ~np.isfinite(a)
-    with np.errstate(invalid="ignore"):
-        if lo is not None:
-            bad |= (a <= lo) if lo_open else (a < lo)
-        if hi is not None:
-            bad |= (a >= hi) if hi_open else (a > hi)
-        if integer:
-            bad |= a != np.round(a)
-    if bad.any():
-        value = a[bad].flat[0] if a.ndim else a.item()
-        raise ValueError(f"{name}={value!r} is invalid: {name} must be {allowed}")
-    return a
-
-
-def _out(x: np.ndarray) -> Any:
-    """0-d arrays -> Python scalars; other arrays unchanged."""
-    x = np.asarray(x)
-    return x.item() if x.ndim == 0 else x
 
 
 def _regime(phi: np.ndarray, benign_at: float, harmful_at: float) -> np.ndarray:
@@ -294,69 +259,6 @@ def thresholds(theory: str = "kou2023", **constants: float) -> tuple[float, floa
     return (1.0 / c["C3"], c["C1"]) if theory == "cao2022" else (c["C3"], c["C1"])
 
 
-# ----------------------------------------------------------------------------- layer dynamics
-def conserved_quantity(a: Any, w_norm: Any, eta_w: Any = 1.0, eta_a: Any = 1.0) -> Any:
-    """``a^2/eta_a - |w|^2/eta_w`` per neuron, conserved by gradient flow [exact, §4.1].
-
-    Shapes broadcast (e.g. ``a`` and ``w_norm`` of shape ``(2, m)``); float64 out.
-    """
-    a = _check("a", a)
-    w = _check("w_norm", w_norm, lo=0)
-    ew = _check("eta_w", eta_w, lo=0, lo_open=True)
-    ea = _check("eta_a", eta_a, lo=0, lo_open=True)
-    return _out(a**2 / ea - w**2 / ew)
-
-
-def limiting_ratio(eta_w: Any, eta_a: Any) -> Any:
-    """``sqrt(eta_w/eta_a)``: the limit of ``|w|/|a|`` once ``a^2 >> |Q0|`` [exact, §4.2]."""
-    ew = _check("eta_w", eta_w, lo=0, lo_open=True)
-    ea = _check("eta_a", eta_a, lo=0, lo_open=True)
-    return _out(np.sqrt(ew / ea))
-
-
-def _sqrt_tol(rad: np.ndarray, scale: np.ndarray, rtol: float = 1e-12) -> np.ndarray:
-    """sqrt of ``rad``; rounding-level negatives (``> -rtol*scale``) give 0, others NaN."""
-    with np.errstate(invalid="ignore"):
-        return np.where(rad >= -rtol * scale, np.sqrt(np.maximum(rad, 0.0)), np.nan)
-
-
-def predicted_ratio(a: Any, Q0: Any, eta_w: Any = 1.0, eta_a: Any = 1.0) -> Any:
-    """``|w|/|a|`` implied by conservation of ``Q0 = a^2/eta_a - |w|^2/eta_w`` [exact, §4.2]:
-    ``sqrt(eta_w/eta_a - eta_w Q0 / a^2)``.  NaN where the radicand is negative (inconsistent
-    inputs); ``inf`` for ``a = 0`` with ``Q0 < 0``.  Use the measured ``Q0`` of each neuron.
-    """
-    a = _check("a", a)
-    q0 = _check("Q0", Q0)
-    ew = _check("eta_w", eta_w, lo=0, lo_open=True)
-    ea = _check("eta_a", eta_a, lo=0, lo_open=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lim, corr = ew / ea, ew * q0 / a**2
-        return _out(_sqrt_tol(lim - corr, lim + np.abs(corr)))
-
-
-def predicted_output_norm_large_init(a0: Any, w_norm: Any, w0_norm: Any) -> Any:
-    """``|a| = sqrt(a0^2 + |w|^2 - |w0|^2)`` (one step size, conservation) [exact, §4.2].
-
-    NaN where the radicand is negative (inputs inconsistent with conservation).
-    """
-    a0 = _check("a0", a0)
-    w = _check("w_norm", w_norm, lo=0)
-    w0 = _check("w0_norm", w0_norm, lo=0)
-    return _out(_sqrt_tol(a0**2 + w**2 - w0**2, a0**2 + w**2 + w0**2))
-
-
-def regime_of_init(init_scale: Any, sigma_0: Any, d: Any) -> Any:
-    """``"large"`` if ``init_scale > sigma_0 sqrt(d)`` else ``"small"``.
-
-    Heuristic: it is the sign of ``D = a(0)^2 - |w(0)|^2`` with ``|w(0)| ~ sigma_0 sqrt d``
-    (science.md §4.2), not a threshold from Shang et al. (whose sharp conditions are [open]).
-    """
-    s = _check("init_scale", np.abs(np.asarray(init_scale, dtype=float)), lo=0)
-    s0 = _check("sigma_0", sigma_0, lo=0)
-    d = _check("d", d, lo=1)
-    return _out(np.where(s > s0 * np.sqrt(d), "large", "small").astype("<U5"))
-
-
 # ----------------------------------------------------------------------------- vectorised helper
 _ALIASES = {"eta": ("eta", "eta_w"), "T": ("T", "steps", "n_steps"), "mu_norm": ("mu_norm", "mu")}
 
@@ -409,6 +311,8 @@ def predict(df_or_kwargs: Any, theory: str = "kou2023", **constants: float) -> A
         in ``.attrs["source"]``).  Dataset input: a Dataset with those variables on the broadcast
         dims.  Mapping input: the :class:`Prediction`.
     """
+    import pandas as pd
+
     if theory not in THEORIES:
         raise ValueError(f"theory={theory!r} is invalid: must be one of {sorted(THEORIES)}")
     func = THEORIES[theory]

@@ -1,11 +1,11 @@
-"""The two-layer CNN of science.md §2 and its initialisation.
+"""The two-layer CNN (docs/science.md, "Network") and its initialisation.
 
 ``f(W, a, x) = sum_j s_j sum_r a_{j,r} * R_p sigma(<w_{j,r}, x_p> + b_{j,r})`` with class signs
 ``s = (+1, -1)``, ``m`` filters per class, patch reduction ``R`` = sum or mean, and
 ``sigma`` = ReLU, leaky ReLU or polynomial ReLU ``max(0, z)^q``.
 
 Parameters are a :class:`Params` pytree. Every function is pure and jit/vmap friendly; the static
-choices come from a :class:`~benign.config.Config` (only its static fields are read here).
+choices come from a :class:`~benign.core.config.Config` (only its static fields are read here).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from . import keys
 from .config import Config
 
 #: Class signs s_j for j = +1 (index 0) and j = -1 (index 1).
@@ -58,7 +59,7 @@ def init_params(key: jax.Array, cfg: Config, init_scale: jax.Array, sigma_0: jax
     Output layer: trainable ``a(0) = init_scale`` (``'constant'``) or ``N(0, init_scale^2)``
     (``'gaussian'``); fixed at ``cfg.fixed_output`` when ``train_output=False``.
     """
-    kw, ka, kb = jax.random.split(key, 3)
+    kw, ka, kb = keys.init_keys(key)
     m, d = cfg.m, cfg.d
     if cfg.hidden_init == "gaussian":
         W = jax.random.normal(kw, (2, m, d), jnp.float32).astype(dtype) * jnp.asarray(sigma_0, dtype)

@@ -1,4 +1,4 @@
-"""Full-batch gradient descent on the mean logistic loss, as an ``init`` / ``step`` pair and one scan.
+"""The dense engine: full-batch gradient descent on ``W`` (and ``a``, ``b``), as an ``init`` / ``step`` pair and one scan.
 
 ``init_state`` and ``gd_step`` are pure; :func:`train` runs ``steps`` of them in a single compiled
 ``lax.scan`` over log-spaced checkpoint segments (an inner ``fori_loop`` per segment), recording
@@ -13,22 +13,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import data as data_mod
 from . import model, testerror
 from .config import Config
+from .dynamics import Hyper, checkpoint_steps, setup_run
 from .model import Params
-
-class Hyper(NamedTuple):
-    """Dynamic (vmappable) scalars of one run; each field is a 0-d array."""
-
-    mu_norm: jax.Array
-    init_scale: jax.Array
-    sigma_p: jax.Array
-    p: jax.Array
-    sigma_0: jax.Array
-    eta_w: jax.Array
-    eta_a: jax.Array
-    weight_decay: jax.Array
 
 
 class TrainState(NamedTuple):
@@ -42,12 +30,6 @@ class TrainState(NamedTuple):
     opt_state: Any
     step: jax.Array
     first_bad: jax.Array
-
-
-def checkpoint_steps(steps: int, n_checkpoints: int) -> np.ndarray:
-    """Sorted unique log-spaced steps in ``[0, steps]``, always including 0 and ``steps``: (K,) int."""
-    inner = np.round(np.geomspace(1, steps, max(n_checkpoints - 1, 1))).astype(np.int64)
-    return np.unique(np.concatenate([[0], inner, [steps]]))
 
 
 def _mask_grads(cfg: Config, g: Params) -> Params:
@@ -85,17 +67,6 @@ def gd_step(cfg: Config, state: TrainState, X: jax.Array, y: jax.Array, hyper: H
     return TrainState(new, opt_state, state.step + 1, first_bad)
 
 
-def sample_test_set(cfg: Config, key: jax.Array, mu: jax.Array, hyper: Hyper, dtype) -> tuple[jax.Array, jax.Array]:
-    """Fresh test inputs for the clean error: labels y_hat (n_test,) and noise patches xi (n_test, d).
-
-    Drawn once per run from ``key`` (the same test set at every checkpoint); memory n_test * d.
-    """
-    k1, k2 = jax.random.split(key)
-    y_hat, _ = data_mod.sample_labels(k1, cfg.n_test, 0.0, dtype)
-    xi = data_mod.sample_noise(k2, cfg.n_test, mu, hyper.sigma_p, cfg.noise == "orthogonal", dtype)
-    return y_hat, xi
-
-
 def clean_test_error(cfg: Config, params: Params, test: tuple[jax.Array, jax.Array], mu: jax.Array) -> jax.Array:
     """``P(y_hat != sign f(x))`` on the test set ``test = (y_hat, xi)`` (ties count as errors).
 
@@ -116,7 +87,7 @@ def checkpoint_metrics(cfg: Config, params: Params, X: jax.Array, y: jax.Array, 
     Scalars: ``train_loss`` (mean logistic, no weight decay), ``train_error`` (``y f <= 0``),
     ``min_margin`` (``min_i y_i f(x_i)``), ``test_error_clean`` and ``test_error = p + (1-2p) clean``
     (the exact expectation over test-label flips) with its standard error ``test_error_se``; the clean
-    error comes from the Gaussian estimator (:mod:`benign.testerror`, ``test_error_method='gaussian'``;
+    error comes from the Gaussian estimator (:mod:`benign.core.testerror`, ``test_error_method='gaussian'``;
     ``test`` unused, may be ``None``) or from the test set (``'test_set'``, binomial standard error). Per neuron (2, m): ``w_norm = |w_{j,r}|``,
     ``a`` (signed), ``b``, and ``D = a^2 - |w|^2 - b^2`` (conserved by gradient flow).
     """
@@ -140,22 +111,6 @@ def checkpoint_metrics(cfg: Config, params: Params, X: jax.Array, y: jax.Array, 
         b=params.b,
         D=params.a**2 - w_norm**2 - params.b**2,
     )
-
-
-def setup_run(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None = None):
-    """Everything a run starts from, drawn from its ``key`` (shared by the dense and coef engines).
-
-    Returns ``(mu (d,), data: Dataset, params: Params, hyper cast to the run's dtype, test)``, where
-    ``test`` is the ``(y_hat, xi)`` test set when ``test_error_method='test_set'``, else ``None``.
-    """
-    dtype = jnp.float64 if cfg.precision == "float64" else jnp.float32
-    k_data, k_init, k_test = jax.random.split(key, 3)
-    mu = data_mod.signal_vector(hyper.mu_norm, cfg.d, mu_dir, dtype)
-    ds = data_mod.sample(k_data, cfg.n, mu, hyper.sigma_p, hyper.p, cfg.noise == "orthogonal", dtype)
-    params = model.init_params(k_init, cfg, hyper.init_scale, hyper.sigma_0, dtype)
-    hyper = Hyper(*(jnp.asarray(h, dtype) for h in hyper))
-    test = sample_test_set(cfg, k_test, mu, hyper, dtype) if cfg.test_error_method == "test_set" else None
-    return mu, ds, params, hyper, test
 
 
 def train(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None = None, optimizer=None, return_params: bool = False) -> dict[str, jax.Array]:
@@ -185,8 +140,3 @@ def train(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None = 
     if return_params:
         out.update(W=state.params.W, a_final=state.params.a, b_final=state.params.b)
     return out
-
-
-def run_key(seed: jax.Array, cell_hash: jax.Array) -> jax.Array:
-    """The run's PRNG key: ``fold_in(fold_in(PRNGKey(0), seed), cell_hash)`` (never batch position)."""
-    return jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(0), seed), cell_hash)

@@ -1,0 +1,1 @@
+"""Running simulations: batches (one compiled call per static group), sweeps, the results store, executors."""

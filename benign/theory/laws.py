@@ -1,0 +1,78 @@
+"""Exact laws of the layer dynamics (numpy only): the per-neuron conserved quantity and what follows.
+
+For a positively homogeneous activation of degree ``q`` (ReLU and leaky ReLU: ``q = 1``; polynomial
+ReLU ``max(0, z)^q``), every neuron satisfies ``q a dL/da = <w, dL/dw>``. Under gradient flow with
+step sizes ``eta_w``, ``eta_a`` the quantity ``Q = q a^2/eta_a - |w|^2/eta_w`` is therefore
+conserved; plain GD changes it by ``O(eta^2)`` per step. See docs/science.md ("Conservation law").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._checks import check as _check
+from ._checks import out as _out
+
+
+def conserved_quantity(a: Any, w_norm: Any, eta_w: Any = 1.0, eta_a: Any = 1.0) -> Any:
+    """``a^2/eta_a - |w|^2/eta_w`` per neuron, conserved by gradient flow [exact, §4.1].
+
+    Shapes broadcast (e.g. ``a`` and ``w_norm`` of shape ``(2, m)``); float64 out.
+    """
+    a = _check("a", a)
+    w = _check("w_norm", w_norm, lo=0)
+    ew = _check("eta_w", eta_w, lo=0, lo_open=True)
+    ea = _check("eta_a", eta_a, lo=0, lo_open=True)
+    return _out(a**2 / ea - w**2 / ew)
+
+
+def limiting_ratio(eta_w: Any, eta_a: Any) -> Any:
+    """``sqrt(eta_w/eta_a)``: the limit of ``|w|/|a|`` once ``a^2 >> |Q0|`` [exact, §4.2]."""
+    ew = _check("eta_w", eta_w, lo=0, lo_open=True)
+    ea = _check("eta_a", eta_a, lo=0, lo_open=True)
+    return _out(np.sqrt(ew / ea))
+
+
+def _sqrt_tol(rad: np.ndarray, scale: np.ndarray, rtol: float = 1e-12) -> np.ndarray:
+    """sqrt of ``rad``; rounding-level negatives (``> -rtol*scale``) give 0, others NaN."""
+    with np.errstate(invalid="ignore"):
+        return np.where(rad >= -rtol * scale, np.sqrt(np.maximum(rad, 0.0)), np.nan)
+
+
+def predicted_ratio(a: Any, Q0: Any, eta_w: Any = 1.0, eta_a: Any = 1.0) -> Any:
+    """``|w|/|a|`` implied by conservation of ``Q0 = a^2/eta_a - |w|^2/eta_w`` [exact, §4.2]:
+    ``sqrt(eta_w/eta_a - eta_w Q0 / a^2)``.  NaN where the radicand is negative (inconsistent
+    inputs); ``inf`` for ``a = 0`` with ``Q0 < 0``.  Use the measured ``Q0`` of each neuron.
+    """
+    a = _check("a", a)
+    q0 = _check("Q0", Q0)
+    ew = _check("eta_w", eta_w, lo=0, lo_open=True)
+    ea = _check("eta_a", eta_a, lo=0, lo_open=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lim, corr = ew / ea, ew * q0 / a**2
+        return _out(_sqrt_tol(lim - corr, lim + np.abs(corr)))
+
+
+def predicted_output_norm_large_init(a0: Any, w_norm: Any, w0_norm: Any) -> Any:
+    """``|a| = sqrt(a0^2 + |w|^2 - |w0|^2)`` (one step size, conservation) [exact, §4.2].
+
+    NaN where the radicand is negative (inputs inconsistent with conservation).
+    """
+    a0 = _check("a0", a0)
+    w = _check("w_norm", w_norm, lo=0)
+    w0 = _check("w0_norm", w0_norm, lo=0)
+    return _out(_sqrt_tol(a0**2 + w**2 - w0**2, a0**2 + w**2 + w0**2))
+
+
+def regime_of_init(init_scale: Any, sigma_0: Any, d: Any) -> Any:
+    """``"large"`` if ``init_scale > sigma_0 sqrt(d)`` else ``"small"``.
+
+    Heuristic: it is the sign of ``D = a(0)^2 - |w(0)|^2`` with ``|w(0)| ~ sigma_0 sqrt d``
+    (science.md §4.2), not a threshold from Shang et al. (whose sharp conditions are [open]).
+    """
+    s = _check("init_scale", np.abs(np.asarray(init_scale, dtype=float)), lo=0)
+    s0 = _check("sigma_0", sigma_0, lo=0)
+    d = _check("d", d, lo=1)
+    return _out(np.where(s > s0 * np.sqrt(d), "large", "small").astype("<U5"))
