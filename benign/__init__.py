@@ -12,16 +12,17 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: public name -> (module, attribute); ``None`` attribute: the module itself.
 _EXPORTS: dict[str, tuple[str, str | None]] = {
     "Config": ("benign.core.config", "Config"),
     "make_config": ("benign.core.config", "make_config"),
     "Params": ("benign.core.model", "Params"),
-    "Result": ("benign.run.batch", "Result"),
+    "Result": ("benign.run.result", "Result"),
     "simulate": ("benign.run.batch", "simulate"),
     "simulate_batch": ("benign.run.batch", "simulate_batch"),
+    "sample_data": ("benign.run.batch", "sample_data"),
     "sweep": ("benign.run.sweep", "sweep"),
     "load": ("benign.run.store", "load"),
     "Comparison": ("benign.analysis.compare", "Comparison"),
@@ -34,7 +35,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
 
 __all__ = [
     "Comparison", "Config", "Params", "Result", "__version__", "analysis", "compare", "load", "make_config", "plot",
-    "redundancy", "simulate", "simulate_batch", "sweep", "theory",
+    "redundancy", "sample_data", "simulate", "simulate_batch", "sweep", "theory",
 ]
 
 
@@ -57,6 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from .analysis.compare import Comparison, compare
     from .core.config import Config, make_config
     from .core.model import Params
-    from .run.batch import Result, simulate, simulate_batch
+    from .run.batch import sample_data, simulate, simulate_batch
+    from .run.result import Result
     from .run.store import load
     from .run.sweep import sweep

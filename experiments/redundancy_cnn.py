@@ -61,7 +61,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 import benign  # noqa: E402
 from benign.core import dense, model  # noqa: E402
 from benign.core import keys  # noqa: E402
-from benign.core.dynamics import Hyper, setup_run  # noqa: E402
+from benign.core.dynamics import Hyper  # noqa: E402
 from benign.redundancy.imbalance import information_imbalance, neighbour_ranks  # noqa: E402
 from benign.redundancy import (  # noqa: E402
     chunk_errors, chunk_reconstruction, cnn_representation, critical_chunk_size, default_sizes, draw_chunk,
@@ -93,9 +93,8 @@ def cond_name(c: dict) -> str:
 
 
 def _setup(cfg, seed, chash, hyper):
-    """Data, initial state and cast hyper-parameters exactly as the engines (:func:`benign.core.dynamics.setup_run`)."""
-    _, ds, params, hy, _ = setup_run(cfg, keys.run_key(seed, chash), hyper)
-    return ds, dense.init_state(cfg, params), hy
+    """The dense engine's initial state, drawn exactly as in the simulator (:func:`benign.core.dense.init`)."""
+    return dense.init(cfg, keys.run_key(seed, chash), hyper)
 
 
 @functools.partial(jax.jit, static_argnames=("cfg", "horizon"))
@@ -103,13 +102,14 @@ def _early_errors(cfg, seeds, hashes, hyper, horizon):
     """Training error at steps 0..horizon (B, horizon+1) of the dense replay, vmapped over runs."""
 
     def one(seed, h, hy):
-        ds, state, hy = _setup(cfg, seed, h, hy)
+        state = _setup(cfg, seed, h, hy)
+        ds = state.data
 
         def err(prm):
             return jnp.mean((ds.y * model.forward(cfg, prm, ds.X) <= 0).astype(jnp.float32))
 
         def body(st, _):
-            return dense.gd_step(cfg, st, ds.X, ds.y, hy), err(st.params)
+            return dense.step(cfg, st), err(st.params)
 
         st, errs = jax.lax.scan(body, state, None, length=horizon)
         return jnp.concatenate([errs, err(st.params)[None]])
@@ -122,9 +122,7 @@ def _params_at(cfg, seeds, hashes, hyper, steps):
     """Parameters after ``steps`` (B,) GD steps (a traced count: one compilation per static cfg)."""
 
     def one(seed, h, hy, t):
-        ds, state, hy = _setup(cfg, seed, h, hy)
-        st = jax.lax.fori_loop(0, t, lambda _, s: dense.gd_step(cfg, s, ds.X, ds.y, hy), state)
-        return st.params
+        return dense.advance(cfg, _setup(cfg, seed, h, hy), t).params
 
     return jax.vmap(one)(seeds, hashes, hyper, steps)
 

@@ -35,13 +35,29 @@ def forward(W, a, b, X, name="relu", reduce="sum", q=3.0, slope=0.1):
     return f
 
 
-def loss_and_grads(W, a, b, X, y, name="relu", reduce="sum", q=3.0, slope=0.1):
-    """Mean logistic loss and its gradients (dW, da, db), derived by hand."""
+def pointwise_loss(loss: str, z: np.ndarray) -> np.ndarray:
+    if loss == "logistic":
+        return np.logaddexp(0.0, -z)
+    if loss == "hinge":
+        return np.maximum(0.0, 1.0 - z)
+    return np.exp(-z)
+
+
+def loss_slope(loss: str, z: np.ndarray) -> np.ndarray:
+    if loss == "logistic":
+        return -1.0 / (1.0 + np.exp(z))
+    if loss == "hinge":
+        return np.where(z < 1, -1.0, 0.0)
+    return -np.exp(-z)
+
+
+def loss_and_grads(W, a, b, X, y, name="relu", reduce="sum", q=3.0, slope=0.1, loss="logistic"):
+    """Mean loss (logistic, hinge or exponential) and its gradients (dW, da, db), derived by hand."""
     n, P, _ = X.shape
     f = forward(W, a, b, X, name, reduce, q, slope)
     z = y * f
-    loss = np.mean(np.logaddexp(0.0, -z))
-    g = -y / (1.0 + np.exp(z)) / n  # dL/df_i
+    value = np.mean(pointwise_loss(loss, z))
+    g = y * loss_slope(loss, z) / n  # dL/df_i
     dW, da, db = np.zeros_like(W), np.zeros_like(a), np.zeros_like(b)
     c = 1.0 / P if reduce == "mean" else 1.0
     for i in range(n):
@@ -53,4 +69,4 @@ def loss_and_grads(W, a, b, X, y, name="relu", reduce="sum", q=3.0, slope=0.1):
                     k = g[i] * s * a[j, r] * c * dact(name, pre, q, slope)
                     dW[j, r] += k * X[i, p]
                     db[j, r] += k
-    return loss, dW, da, db
+    return value, dW, da, db

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -12,8 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import benign
-from benign.core import coef
+from benign.core import coef, testerror
+from benign.core import data as data_mod
 from benign.core import dense as dn
+from benign.core import dynamics as dyn
+from benign.core.data import Dataset
 from benign.protocols import kou2023
 from benign.run.final import run_final
 from benign.core.config import make_config
@@ -31,69 +35,86 @@ def _close(x, y, rtol=RTOL, what=""):
     assert np.max(np.abs(x - y)) <= rtol * scale, f"{what}: {np.max(np.abs(x - y)) / scale:.3g} > {rtol}"
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     activation=st.sampled_from(["relu", "leaky_relu", "poly_relu"]),
+    loss=st.sampled_from(["logistic", "hinge", "exponential"]),
     reduce=st.sampled_from(["sum", "mean"]),
     bias=st.booleans(),
     train_output=st.booleans(),
     orthogonal=st.booleans(),
-    shape=st.sampled_from([(3, 2, 1), (5, 9, 3)]),  # (n, d, m), incl. d < n + 1; few shapes (eager: no compile per example)
+    data=st.sampled_from(["signal_noise", "xor"]),
+    shape=st.sampled_from([(3, 2, 1, 2), (5, 9, 3, 2), (4, 13, 2, 3)]),  # (n, d, m, P), incl. d < k + n (P-1)
     steps=st.integers(1, 10),
+    stop=st.sampled_from(["none", "interpolation", "loss"]),
     mu_norm=st.sampled_from([0.0, 0.5, 2.0]),
     weight_decay=st.sampled_from([0.0, 0.3]),
     eta_w=st.floats(0.01, 0.5),
     eta_a=st.floats(0.01, 0.5),
     seed=st.integers(0, 2**20),
 )
-def test_coef_steps_equal_dense_steps(activation, reduce, bias, train_output, orthogonal, shape, steps, mu_norm, weight_decay, eta_w, eta_a, seed):
-    """Every option: activations, bias, fixed/trainable output, noise, weight decay, two step sizes, d < n.
+def test_coef_steps_equal_dense_steps(activation, loss, reduce, bias, train_output, orthogonal, data, shape, steps, stop, mu_norm,
+                                      weight_decay, eta_w, eta_a, seed):
+    """Every option: activations, losses, bias, fixed/trainable output, noise, XOR data, more patches,
+    the stopping rule, weight decay, two step sizes, d smaller than the basis.
 
-    Runs eagerly (no compile per example) on a few shapes; the glue (data, keys, dispatch) is tested end
-    to end below.
+    Runs eagerly (no compile per example) on random data and parameters (float64); the glue (data,
+    keys, dispatch) is tested end to end below.
     """
-    n, d, m = shape
-    cfg = make_config(activation=activation, reduce=reduce, bias=bias, train_output=train_output, n=n, d=d, m=m, q=3.0,
-                      noise="orthogonal" if orthogonal else "isotropic", precision="float64", n_mc=64)
+    n, d, m, P = shape
+    cfg = make_config(activation=activation, loss=loss, reduce=reduce, bias=bias, train_output=train_output, n=n, d=d, m=m, n_patches=P,
+                      q=3.0, data=data, stop=stop, noise="orthogonal" if orthogonal else "isotropic", precision="float64", n_mc=64,
+                      **({} if train_output else {"output_value": 0.7}))
     rng = np.random.default_rng(seed)
-    u = rng.normal(size=d)
-    mu = mu_norm * u / np.linalg.norm(u)
-    xi = rng.normal(size=(n, d))
-    if orthogonal and mu_norm > 0:
-        xi -= np.outer(xi @ u, u) / (u @ u)
-    y_clean = rng.choice([-1.0, 1.0], size=n)
-    y = np.where(rng.random(n) < 0.2, -y_clean, y_clean)
-    W0 = rng.normal(size=(2, m, d)) * rng.choice([0.05, 0.5])
-    a0 = rng.normal(size=(2, m)) if train_output else np.full((2, m), 0.7)
-    b0 = rng.normal(size=(2, m)) * 0.3 * bias
-    X = jnp.asarray(np.stack([y_clean[:, None] * mu, xi], axis=1))
-    hyper = dn.Hyper(*(jnp.asarray(v, jnp.float64) for v in (mu_norm, 0.1, 1.0, 0.2, 0.01, eta_w, eta_a, weight_decay)))
-
-    dense = dn.init_state(cfg, Params(*(jnp.asarray(v) for v in (W0, a0, b0))))
-    basis = coef.gram_basis(jnp.asarray(W0), jnp.asarray(np.vstack([mu, xi])), jnp.asarray(y), jnp.asarray(y_clean))
-    cst = coef.initial_state(basis, jnp.asarray(a0), jnp.asarray(b0))
-    for _ in range(steps):
-        dense = dn.gd_step(cfg, dense, X, jnp.asarray(y), hyper)
-        cst = coef.coef_step(cfg, basis, cst, hyper)
-    W = cst.c * W0 + np.einsum("jrk,kd->jrd", np.asarray(cst.C), np.vstack([mu, xi]))
-    _close(W, dense.params.W, what="W")
-    _close(cst.a, dense.params.a, what="a")
-    _close(cst.b, dense.params.b, what="b")
-    assert int(cst.first_bad) == int(dense.first_bad)
-    md = dn.checkpoint_metrics(cfg, dense.params, X, jnp.asarray(y), None, jnp.asarray(mu), hyper)
-    mc = coef.checkpoint_metrics(cfg, basis, cst, hyper)
-    moderate = np.max(np.abs(W)) < 100  # blown-up runs (cubic activation, large steps): cov is too ill-conditioned for MC parity
-    for k in ("train_loss", "min_margin", "w_norm", "D") + (("test_error",) if moderate else ()):
-        _close(mc[k], md[k], what=k)
-    # the proofs' coordinates are the least-squares coefficients of w - c w(0) on (mu, xi_1..xi_n)
-    V = np.vstack([mu, xi])
-    if mu_norm > 0 and np.linalg.matrix_rank(V) == n + 1:
-        C = np.linalg.solve(V @ V.T, V @ (np.asarray(dense.params.W) - float(cst.c) * W0).reshape(2 * m, d).T).T.reshape(2, m, n + 1)
+    with jax.enable_x64(True):
+        hyper = dyn.Hyper(*(jnp.asarray(v, jnp.float64) for v in
+                            (mu_norm, 0.1, 1.0, 0.2, 0.01, eta_w, eta_a, weight_decay, 0.5, 0.3, 1.1)))
+        U = data_mod.signal_vectors(cfg, hyper.mu_norm, hyper.xor_angle, jnp.asarray(rng.normal(size=d) / np.sqrt(d)) if data == "signal_noise" else None,
+                                    jnp.float64)
+        U = U / jnp.maximum(jnp.linalg.norm(U, axis=1, keepdims=True), 1e-300) * mu_norm
+        xi = rng.normal(size=(n, P - 1, d))
+        if orthogonal:
+            Q = np.asarray(data_mod.orthonormal_rows(U))
+            xi -= (xi @ Q.T) @ Q
+        y_clean = rng.choice([-1.0, 1.0], size=n)
+        y = np.where(rng.random(n) < 0.2, -y_clean, y_clean)
+        S = np.stack([y_clean, y_clean * rng.choice([-1.0, 1.0], size=n)], axis=1) if data == "xor" else y_clean[:, None]
+        X = np.concatenate([(S @ np.asarray(U))[:, None, :], xi], axis=1)
+        ds = Dataset(*(jnp.asarray(v) for v in (X, y, y_clean, S)))
+        W0 = rng.normal(size=(2, m, d)) * rng.choice([0.05, 0.5])
+        a0 = rng.normal(size=(2, m)) if train_output else np.full((2, m), 0.7)
+        b0 = rng.normal(size=(2, m)) * 0.3 * bias
+        prm = Params(*(jnp.asarray(v) for v in (W0, a0, b0)))
+        dst = dn.DenseState(U, ds, None, hyper, prm, (), dyn.start())
+        basis, V = coef.gram_basis(cfg, prm.W, U, ds)
+        cst = coef.initial_state(basis, None, hyper, prm.a, prm.b)
+        for _ in range(steps):
+            dst = dn.step(cfg, dst)
+            cst = coef.step(cfg, cst)
+        W = float(cst.c) * W0 + np.einsum("jrk,kd->jrd", np.asarray(cst.C), np.asarray(V))
+        _close(W, dst.params.W, what="W")
+        _close(cst.a, dst.params.a, what="a")
+        _close(cst.b, dst.params.b, what="b")
+        assert all(int(x) == int(y) for x, y in zip(dst.prog, cst.prog)), (dst.prog, cst.prog)
+        dst, md = dn.record(cfg, dst)
+        cst, mc = coef.record(cfg, cst)
+        assert all(int(x) == int(y) for x, y in zip(dst.prog, cst.prog))
+        for k in ("train_loss", "min_margin", "w_norm", "D", "gauss_sig", "gauss_cov"):
+            _close(mc[k], md[k], what=k)
+        moderate = np.max(np.abs(W)) < 100  # blown-up runs (cubic activation, large steps): cov is too ill-conditioned for MC parity
+        if moderate:
+            e_c = testerror.clean_error(cfg, mc["gauss_sig"], mc["gauss_cov"], mc["a"], mc["b"], 64)[0]
+            e_d = testerror.clean_error(cfg, md["gauss_sig"], md["gauss_cov"], md["a"], md["b"], 64)[0]
+            _close(e_c, e_d, what="test_error")
+    # the proofs' coordinates are the least-squares coefficients of w - c w(0) on (u, xi)
+    Vn = np.asarray(V)
+    if mu_norm > 0 and data == "signal_noise" and np.linalg.matrix_rank(Vn) == Vn.shape[0]:
+        C = np.linalg.solve(Vn @ Vn.T, Vn @ (np.asarray(dst.params.W) - float(cst.c) * W0).reshape(2 * m, d).T).T.reshape(2, m, -1)
         gamma = np.array([1.0, -1.0])[:, None] * C[..., 0] * mu_norm**2
-        rho = C[..., 1:] * np.sum(xi**2, axis=1)
+        rho = C[..., 1:] * np.sum(Vn[1:] ** 2, axis=1)
         want = dict(gamma_max=gamma.max(), gamma_mean=gamma.mean(), rho_pos_max=np.maximum(rho, 0).max(), rho_neg_min=np.minimum(rho, 0).min())
         for k, v in want.items():
-            assert abs(float(mc[k]) - v) <= 1e-6 * (1 + np.abs(C).max() * (mu_norm**2 + np.sum(xi**2, axis=1).max())), k
+            assert abs(float(mc[k]) - v) <= 1e-6 * (1 + np.abs(C).max() * (mu_norm**2 + np.sum(Vn[1:] ** 2, axis=1).max())), k
 
 
 def _both(cfg, **kw):
@@ -114,7 +135,8 @@ def test_engines_agree_end_to_end():
     for k in ("W", "a_final", "b_final", "train_loss", "min_margin", "w_norm", "a", "b", "D", "test_error", "test_error_se"):
         _close(fast[k], dense[k], what=k)
     assert np.array_equal(fast["test_error_clean"], dense["test_error_clean"])
-    assert np.array_equal(fast["diverged_step"], dense["diverged_step"])
+    for k in ("first_bad", "stopped", "first_interp"):
+        assert np.array_equal(fast[k], dense[k]), k
     assert np.all(np.isnan(dense["gamma_max"])) and np.all(np.isfinite(fast["gamma_max"]))
     assert fast["gamma_max"][0, -1] > 0 and fast["rho_pos_max"][0, -1] > 0 and fast["rho_neg_min"][0, -1] < 0
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import benign
 from benign.core import dense, model
 from benign.core.config import make_config
+from benign.core.dynamics import HYPER_FIELDS, Hyper
 from benign.core.model import Params
 
 import reference as ref
@@ -22,20 +23,29 @@ TOL = {"float32": dict(rtol=2e-4, atol=1e-5), "float64": dict(rtol=1e-9, atol=1e
 @settings(max_examples=30, deadline=None)
 @given(
     activation=st.sampled_from(["relu", "leaky_relu", "poly_relu"]),
+    loss=st.sampled_from(["logistic", "hinge", "exponential"]),
     reduce=st.sampled_from(["sum", "mean"]),
     bias=st.booleans(),
     train_output=st.booleans(),
     n=st.integers(1, 6),
     d=st.integers(2, 7),
     m=st.integers(1, 3),
+    P=st.integers(2, 4),
     seed=st.integers(0, 2**20),
 )
-def test_gradients_match_float64_numpy_reference(activation, reduce, bias, train_output, n, d, m, seed):
-    cfg = make_config(activation=activation, reduce=reduce, bias=bias, train_output=train_output, n=n, d=d, m=m, q=3.0)
+def test_gradients_match_float64_numpy_reference(activation, loss, reduce, bias, train_output, n, d, m, P, seed):
+    cfg = make_config(activation=activation, loss=loss, reduce=reduce, bias=bias, train_output=train_output, n=n, d=d, m=m, n_patches=P, q=3.0,
+                      **({} if train_output else {"output_value": 0.5}))
     rng = np.random.default_rng(seed)
     W, a, b = rng.normal(size=(2, m, d)), rng.normal(size=(2, m)), rng.normal(size=(2, m)) * bias
-    X, y = rng.normal(size=(n, 2, d)), rng.choice([-1.0, 1.0], size=n)
-    loss_ref, dW, da, db = ref.loss_and_grads(W, a, b, X, y, activation, reduce, q=3.0, slope=cfg.leaky_slope)
+    X, y = rng.normal(size=(n, P, d)), rng.choice([-1.0, 1.0], size=n)
+    loss_ref, dW, da, db = ref.loss_and_grads(W, a, b, X, y, activation, reduce, q=3.0, slope=cfg.leaky_slope, loss=loss)
+    with jax.enable_x64(True):
+        _gradient_check(cfg, W, a, b, X, y, loss_ref, dW, da, db)
+
+
+def _gradient_check(cfg, W, a, b, X, y, loss_ref, dW, da, db):
+    activation, reduce = cfg.activation, cfg.reduce
     prm = Params(jnp.asarray(W), jnp.asarray(a), jnp.asarray(b))
     value, g = jax.value_and_grad(lambda p: model.loss(cfg, p, jnp.asarray(X), jnp.asarray(y)))(prm)
     np.testing.assert_allclose(float(value), loss_ref, rtol=1e-12)
@@ -46,16 +56,17 @@ def test_gradients_match_float64_numpy_reference(activation, reduce, bias, train
 
 
 def _one_step(cfg, seed):
-    """One GD step in float64 from a random state; returns (params before, params after, grads)."""
+    """One GD step in float64 from a random state; returns (params before, params after, grads), numpy."""
     rng = np.random.default_rng(seed)
-    prm = Params(*(jnp.asarray(v) for v in (rng.normal(size=(2, cfg.m, cfg.d)) * 0.3, rng.normal(size=(2, cfg.m)), np.zeros((2, cfg.m)))))
-    X = jnp.asarray(rng.normal(size=(cfg.n, 2, cfg.d)))
-    y = jnp.asarray(rng.choice([-1.0, 1.0], size=cfg.n))
-    hyper = dense.Hyper(*(jnp.asarray(v, jnp.float64) for v in (1.0, 0.1, 1.0, 0.1, 0.01, cfg.eta_w, cfg.eta_a, 0.0)))
-    st0 = dense.init_state(cfg, prm)
-    st1 = dense.gd_step(cfg, st0, X, y, hyper)
-    g = jax.grad(lambda p: model.loss(cfg, p, X, y))(prm)
-    return prm, st1.params, g
+    with jax.enable_x64(True):
+        prm = Params(*(jnp.asarray(v) for v in (rng.normal(size=(2, cfg.m, cfg.d)) * 0.3, rng.normal(size=(2, cfg.m)), np.zeros((2, cfg.m)))))
+        X = jnp.asarray(rng.normal(size=(cfg.n, 2, cfg.d)))
+        y = jnp.asarray(rng.choice([-1.0, 1.0], size=cfg.n))
+        hyper = Hyper(*(jnp.asarray(getattr(cfg, f), jnp.float64) for f in HYPER_FIELDS))
+        _, _, g = dense.objective_and_grads(cfg, prm, X, y, hyper)
+        new = dense.gd_update(cfg, prm, g, hyper)
+        to_np = lambda p: Params(*(np.asarray(v) for v in p))  # noqa: E731
+        return to_np(prm), to_np(new), to_np(g)
 
 
 @settings(max_examples=20, deadline=None)
@@ -64,19 +75,19 @@ def test_balancedness_drift_is_exactly_eta_squared_term(activation, eta, seed):
     """science.md §4.1: for 1-homogeneous activations, one GD step changes D = a^2 - |w|^2 by eta^2 (|ga|^2 - |gw|^2)."""
     cfg = make_config(activation=activation, n=5, d=6, m=3, eta=eta, precision="float64")
     p0, p1, g = _one_step(cfg, seed)
-    D = lambda p: np.asarray(p.a**2 - jnp.sum(p.W**2, axis=-1))  # noqa: E731
-    predicted = eta**2 * np.asarray(g.a**2 - jnp.sum(g.W**2, axis=-1))
+    D = lambda p: p.a**2 - np.sum(p.W**2, axis=-1)  # noqa: E731
+    predicted = eta**2 * (g.a**2 - np.sum(g.W**2, axis=-1))
     np.testing.assert_allclose(D(p1) - D(p0), predicted, rtol=1e-7, atol=1e-13)
     # and the a*ga = <w, gw> identity behind it
-    np.testing.assert_allclose(np.asarray(p0.a * g.a), np.asarray(jnp.sum(p0.W * g.W, axis=-1)), rtol=1e-9, atol=1e-13)
+    np.testing.assert_allclose(p0.a * g.a, np.sum(p0.W * g.W, axis=-1), rtol=1e-9, atol=1e-13)
 
 
 def test_two_step_sizes_conserve_a2_over_eta_a_minus_w2_over_eta_w():
     """With eta_w != eta_a the per-step drift of a^2/eta_a - |w|^2/eta_w is (eta_a |ga|^2 - eta_w |gw|^2)."""
     cfg = make_config(n=5, d=6, m=3, eta_w=0.05, eta_a=0.2, precision="float64")
     p0, p1, g = _one_step(cfg, 7)
-    Q = lambda p: np.asarray(p.a**2 / 0.2 - jnp.sum(p.W**2, axis=-1) / 0.05)  # noqa: E731
-    predicted = np.asarray(0.2 * g.a**2 - 0.05 * jnp.sum(g.W**2, axis=-1))
+    Q = lambda p: p.a**2 / 0.2 - np.sum(p.W**2, axis=-1) / 0.05  # noqa: E731
+    predicted = 0.2 * g.a**2 - 0.05 * np.sum(g.W**2, axis=-1)
     np.testing.assert_allclose(Q(p1) - Q(p0), predicted, rtol=1e-7, atol=1e-12)
 
 
@@ -120,18 +131,37 @@ def test_batch_equals_single(precision):
         assert batch[i].test_error == alone.test_error
 
 
-def test_keys_depend_on_seed_and_config_not_position_or_precision():
+def test_keys_depend_on_seed_and_draw_shape_only():
     a = benign.make_config(snr=0.1, seed=3)
     assert a.cell_hash() == benign.make_config(snr=0.1, seed=3, precision="float64").cell_hash()
-    assert a.cell_hash() != benign.make_config(snr=0.2, seed=3).cell_hash()
+    assert a.cell_hash() == benign.make_config(snr=0.2, init_scale=3.0, sigma_0=0.1, p=0.3, eta=0.01, seed=3, activation="leaky_relu").cell_hash()
+    for other in (dict(n=51), dict(d=501), dict(m=21), dict(n_patches=3), dict(data="xor")):
+        assert a.cell_hash() != benign.make_config(snr=0.1, seed=3, **other).cell_hash(), other
     r1 = benign.simulate(snr=0.1, seed=3, steps=10, n=5, d=20, m=2)
     r2 = benign.simulate(snr=0.1, seed=4, steps=10, n=5, d=20, m=2)
     assert not np.allclose(r1.trajectory["train_loss"], r2.trajectory["train_loss"])
 
 
+def test_runs_with_the_same_seed_are_paired():
+    """Same seed and shapes, different dynamic hyper-parameters: the same standard-normal noise, the same
+    flip uniforms (nested flip sets), the same initial directions."""
+    kw = dict(n=40, d=30, m=3, seed=11, steps=5)
+    X1, y1, c1 = benign.sample_data(snr=0.1, sigma_p=1.0, p=0.1, **kw)
+    X2, y2, c2 = benign.sample_data(snr=0.4, sigma_p=2.0, p=0.3, **kw)
+    np.testing.assert_array_equal(c1, c2)
+    np.testing.assert_allclose(X2[:, 1:], 2.0 * X1[:, 1:], rtol=1e-6, atol=1e-6)  # the same draws, scaled by sigma_p
+    flipped1, flipped2 = y1 != c1, y2 != c2
+    assert np.all(flipped2[flipped1]) and flipped2.sum() > flipped1.sum()  # uniform < 0.1 implies uniform < 0.3
+    kw.update(steps=1, eta=1e-9)  # one negligible step: the parameters are the initial ones
+    r1 = benign.simulate(snr=0.1, init_scale=0.01, sigma_0=0.01, output_init="gaussian", return_params=True, **kw)
+    r2 = benign.simulate(snr=0.3, init_scale=1.0, sigma_0=0.02, output_init="gaussian", return_params=True, **kw)
+    np.testing.assert_allclose(r2.params["W"], 2.0 * r1.params["W"], rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(r2.params["a"], 100.0 * r1.params["a"], rtol=1e-5, atol=1e-9)
+
+
 def test_float32_agrees_with_float64():
     kw = dict(snr=0.2, init_scale=0.05, steps=400, n=20, d=200, m=5, seed=2)
-    r32, r64 = benign.simulate(**kw), benign.simulate(precision="float64", **kw)
+    r32, r64 = benign.simulate(return_params=True, **kw), benign.simulate(precision="float64", return_params=True, **kw)
     assert r64.params["W"].dtype == np.float64 and r32.params["W"].dtype == np.float32
     np.testing.assert_allclose(r32.trajectory["train_loss"], r64.trajectory["train_loss"], rtol=1e-3, atol=1e-6)
     np.testing.assert_allclose(r32.params["W"], r64.params["W"], rtol=1e-3, atol=1e-5)
@@ -159,14 +189,12 @@ def test_mu_vector_and_isotropic_noise():
     mu[3], mu[7] = 3.0, 4.0
     r = benign.simulate(mu=mu, d=d, n=10, m=3, steps=20)
     assert r.config.mu_norm == pytest.approx(5.0)
-    from benign.core import data
-
-    ds = data.sample(jax.random.PRNGKey(0), 500, jnp.asarray(mu), 1.0, 0.0, orthogonal=True, dtype=jnp.float64)
-    np.testing.assert_allclose(np.asarray(ds.X[:, 1] @ mu), 0.0, atol=1e-10)  # noise orthogonal to mu
-    np.testing.assert_allclose(np.asarray(ds.X[:, 0]), np.asarray(ds.y_clean)[:, None] * mu, atol=1e-6)
-    iso = data.sample(jax.random.PRNGKey(0), 2000, jnp.asarray(mu), 2.0, 0.25, orthogonal=False, dtype=jnp.float64)
-    assert np.std(np.asarray(iso.X[:, 1] @ mu) / 5.0) == pytest.approx(2.0, rel=0.1)
-    assert np.mean(np.asarray(iso.y != iso.y_clean)) == pytest.approx(0.25, abs=0.03)
+    X, y, y_clean = benign.sample_data(mu=mu, d=d, n=500, precision="float64")
+    np.testing.assert_allclose(X[:, 1] @ mu, 0.0, atol=1e-10)  # noise orthogonal to mu
+    np.testing.assert_allclose(X[:, 0], y_clean[:, None] * mu, atol=1e-6)
+    X, y, y_clean = benign.sample_data(mu=mu, d=d, n=2000, sigma_p=2.0, p=0.25, noise="isotropic", precision="float64")
+    assert np.std(X[:, 1] @ mu / 5.0) == pytest.approx(2.0, rel=0.1)
+    assert np.mean(y != y_clean) == pytest.approx(0.25, abs=0.03)
 
 
 def test_optax_optimizer_and_weight_decay():

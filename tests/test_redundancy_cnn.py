@@ -29,8 +29,8 @@ def test_representation_reproduces_forward(run):
     assert H.shape == (300, 2 * cfg.m) and a.shape == (2 * cfg.m,) and b == 0.0
     assert set(np.unique(y)) <= {-1, 1}
     key = jax.random.fold_in(jax.random.PRNGKey(5), 0x7E57)  # the documented test-set key
-    mu = data_mod.signal_vector(cfg.mu_norm, cfg.d)
-    ds = data_mod.sample(key, 300, mu, cfg.sigma_p, cfg.p)
+    U = data_mod.signal_vectors(cfg, cfg.mu_norm, cfg.xor_angle)
+    ds = data_mod.sample(cfg, key, U, cfg.sigma_p, cfg.p, 300)
     np.testing.assert_array_equal(y, np.asarray(ds.y_clean))
     prm = model.Params(*(jnp.asarray(run.params[k]) for k in ("W", "a", "b")))
     f = np.asarray(model.forward(cfg, prm, ds.X), np.float64)

@@ -1,8 +1,9 @@
-"""The dense engine: full-batch gradient descent on ``W`` (and ``a``, ``b``), as an ``init`` / ``step`` pair and one scan.
+"""The dense engine: full-batch gradient descent on ``W`` (and ``a``, ``b``), as an init/advance/record triple.
 
-``init_state`` and ``gd_step`` are pure; :func:`train` runs ``steps`` of them in a single compiled
-``lax.scan`` over log-spaced checkpoint segments (an inner ``fori_loop`` per segment), recording
-:func:`checkpoint_metrics` at every checkpoint. Everything vmaps over the dynamic hyper-parameters.
+The state is explicit (:class:`DenseState`, a pytree holding the run's data, parameters and counters),
+every function is pure and vmaps over runs. :func:`advance` runs a traced number of steps in one
+``fori_loop``, so the driver (:func:`benign.run.batch.run_group`) compiles it once and calls it per
+checkpoint segment. Works for every option, optax optimizers included; per step it costs O(n m d).
 """
 
 from __future__ import annotations
@@ -11,25 +12,30 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from . import model, testerror
+from . import dynamics, model, testerror
 from .config import Config
-from .dynamics import Hyper, checkpoint_steps, setup_run
+from .data import Dataset
+from .dynamics import Hyper, Progress
 from .model import Params
 
 
-class TrainState(NamedTuple):
-    """Explicit state of the optimiser loop.
+class DenseState(NamedTuple):
+    """State of one dense-engine run.
 
-    params: the network; opt_state: optax state (``()`` for plain GD); step: () int32;
-    first_bad: () int32, the first step whose loss was not finite (-1 if none).
+    U: (k, d) signal vectors; data: the training :class:`~benign.core.data.Dataset` (X (n, P, d));
+    test: the test set (``test_error_method='test_set'``) or ``None``; hyper: the run's
+    :class:`~benign.core.dynamics.Hyper` in its dtype; params: the network; opt_state: optax state
+    (``()`` for plain GD); prog: the :class:`~benign.core.dynamics.Progress` counters.
     """
 
+    U: jax.Array
+    data: Dataset
+    test: Dataset | None
+    hyper: Hyper
     params: Params
     opt_state: Any
-    step: jax.Array
-    first_bad: jax.Array
+    prog: Progress
 
 
 def _mask_grads(cfg: Config, g: Params) -> Params:
@@ -39,104 +45,88 @@ def _mask_grads(cfg: Config, g: Params) -> Params:
     return Params(W=g.W, a=a, b=b)
 
 
-def init_state(cfg: Config, params: Params, optimizer=None) -> TrainState:
-    """Initial :class:`TrainState` (``optimizer``: an optional ``optax.GradientTransformation``)."""
+def init(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None = None, optimizer=None) -> DenseState:
+    """Draw the run's data and parameters from ``key`` (:func:`benign.core.dynamics.setup_run`)."""
+    U, ds, params, hyper, test = dynamics.setup_run(cfg, key, hyper, mu_dir)
     opt_state = () if optimizer is None else optimizer.init(params)
-    return TrainState(params, opt_state, jnp.zeros((), jnp.int32), jnp.full((), -1, jnp.int32))
+    return DenseState(U, ds, test, hyper, params, opt_state, dynamics.start())
 
 
-def gd_step(cfg: Config, state: TrainState, X: jax.Array, y: jax.Array, hyper: Hyper, optimizer=None) -> TrainState:
-    """One full-batch step. Plain GD: ``W -= eta_w dL/dW``, ``a -= eta_a dL/da``, ``b -= eta_w dL/db``.
+def objective_and_grads(cfg: Config, params: Params, X: jax.Array, y: jax.Array, hyper: Hyper) -> tuple[jax.Array, jax.Array, Params]:
+    """``(objective, margins (n,), masked gradients)`` at ``params``: the objective is the mean loss
+    plus weight decay, the margins ``y_i f(x_i)``."""
+    def obj(prm):
+        margins = y * model.forward(cfg, prm, X)
+        reg = jnp.sum(prm.W**2) + (jnp.sum(prm.a**2) if cfg.train_output else 0.0)
+        return model.train_loss(cfg, margins) + 0.5 * hyper.weight_decay * reg, margins
 
-    With an optax ``optimizer`` the (masked) gradients go through it instead and the step sizes are
-    not used. A non-finite loss records ``first_bad`` and the run continues (the flag is the output).
-    """
-    value, g = jax.value_and_grad(lambda prm: model.loss(cfg, prm, X, y, hyper.weight_decay))(state.params)
-    g = _mask_grads(cfg, g)
+    (value, margins), g = jax.value_and_grad(obj, has_aux=True)(params)
+    return value, margins, _mask_grads(cfg, g)
+
+
+def gd_update(cfg: Config, params: Params, g: Params, hyper: Hyper) -> Params:
+    """Plain GD: ``W -= eta_w dL/dW``, ``a -= eta_a dL/da``, ``b -= eta_w dL/db``."""
+    return Params(W=params.W - hyper.eta_w * g.W, a=params.a - hyper.eta_a * g.a, b=params.b - hyper.eta_w * g.b)
+
+
+def step(cfg: Config, state: DenseState, optimizer=None) -> DenseState:
+    """One full-batch step. The counters are updated with the state *before* the step; a run whose
+    stopping rule has fired keeps its parameters. With an optax ``optimizer`` the (masked) gradients go
+    through it instead of plain GD (the step sizes are then unused)."""
+    value, margins, g = objective_and_grads(cfg, state.params, state.data.X, state.data.y, state.hyper)
+    prog = dynamics.check(cfg, state.prog, margins, value, state.hyper)
     if optimizer is None:
-        prm = state.params
-        new = Params(W=prm.W - hyper.eta_w * g.W, a=prm.a - hyper.eta_a * g.a, b=prm.b - hyper.eta_w * g.b)
-        opt_state = state.opt_state
+        new, opt_state = gd_update(cfg, state.params, g, state.hyper), state.opt_state
     else:
         import optax
 
         updates, opt_state = optimizer.update(g, state.opt_state, state.params)
         new = optax.apply_updates(state.params, _mask_grads(cfg, updates))
-    bad = (state.first_bad < 0) & ~jnp.isfinite(value)
-    first_bad = jnp.where(bad, state.step, state.first_bad)
-    return TrainState(new, opt_state, state.step + 1, first_bad)
+    go = dynamics.active(prog)
+    params, opt_state = dynamics.masked(go, (new, opt_state), (state.params, state.opt_state))
+    return state._replace(params=params, opt_state=opt_state, prog=prog._replace(step=prog.step + 1))
 
 
-def clean_test_error(cfg: Config, params: Params, test: tuple[jax.Array, jax.Array], mu: jax.Array) -> jax.Array:
-    """``P(y_hat != sign f(x))`` on the test set ``test = (y_hat, xi)`` (ties count as errors).
+def advance(cfg: Config, state: DenseState, length: jax.Array, optimizer=None) -> DenseState:
+    """``length`` (a traced () int) steps of :func:`step`."""
+    return jax.lax.fori_loop(0, length, lambda _, s: step(cfg, s, optimizer), state)
 
-    The signal patch of a test point is ``y_hat * mu``, so only ``<w, mu>`` (2, m) and the noise
-    projections ``xi @ W^T`` (n_test, 2, m) are needed.
+
+def test_set_error(cfg: Config, params: Params, test: Dataset) -> jax.Array:
+    """Clean error ``P(y_hat f(x) <= 0)`` on a test set (ties count as errors)."""
+    return jnp.mean((test.y_clean * model.forward(cfg, params, test.X) <= 0).astype(test.X.dtype))
+
+
+def record(cfg: Config, state: DenseState) -> tuple[DenseState, dict[str, jax.Array]]:
+    """Measure the network at the current step (and update the counters with it).
+
+    Returns the state and a dict: ``train_loss`` (mean loss, no weight decay), ``train_error``
+    (``y f <= 0``), ``min_margin``; per neuron (2, m): ``w_norm = |w_{j,r}|``, ``a`` (signed), ``b``,
+    ``D = a^2 - |w|^2 - b^2``; the test-error inputs: ``gauss_sig`` (2, m, k) and ``gauss_cov``
+    (2m, 2m) for :func:`benign.core.testerror.clean_error` (``test_error_method='gaussian'``), or
+    ``test_error_clean`` and ``test_error_se`` measured on the test set (``'test_set'``).
     """
-    y_hat, xi = test
-    s = jnp.einsum("jrd,d->jr", params.W, mu)
-    z_sig = y_hat[:, None, None] * s + params.b
-    z_noise = jnp.einsum("nd,jrd->njr", xi, params.W) + params.b
-    h = model.responses_from_preacts(cfg, jnp.stack([z_sig, z_noise], axis=1))
-    return jnp.mean((y_hat * model.readout(params, h) <= 0).astype(xi.dtype))
-
-
-def checkpoint_metrics(cfg: Config, params: Params, X: jax.Array, y: jax.Array, test: tuple[jax.Array, jax.Array], mu: jax.Array, hyper: Hyper) -> dict[str, jax.Array]:
-    """Metrics recorded at a checkpoint.
-
-    Scalars: ``train_loss`` (mean logistic, no weight decay), ``train_error`` (``y f <= 0``),
-    ``min_margin`` (``min_i y_i f(x_i)``), ``test_error_clean`` and ``test_error = p + (1-2p) clean``
-    (the exact expectation over test-label flips) with its standard error ``test_error_se``; the clean
-    error comes from the Gaussian estimator (:mod:`benign.core.testerror`, ``test_error_method='gaussian'``;
-    ``test`` unused, may be ``None``) or from the test set (``'test_set'``, binomial standard error). Per neuron (2, m): ``w_norm = |w_{j,r}|``,
-    ``a`` (signed), ``b``, and ``D = a^2 - |w|^2 - b^2`` (conserved by gradient flow).
-    """
-    margins = y * model.forward(cfg, params, X)
-    if cfg.test_error_method == "gaussian":
-        clean, clean_se = testerror.clean_error_from_weights(cfg, params.W, params.a, params.b, mu, hyper.sigma_p)
-    else:
-        clean = clean_test_error(cfg, params, test, mu)
-        clean_se = testerror.binomial_se(clean, cfg.n_test)
-    test_error, test_error_se = testerror.noisy_error(hyper.p, clean, clean_se)
-    w_norm = jnp.linalg.norm(params.W, axis=-1)
-    return dict(
-        train_loss=model.logistic_loss(margins),
+    prm, hy = state.params, state.hyper
+    value, margins, _ = objective_and_grads(cfg, prm, state.data.X, state.data.y, hy)
+    prog = dynamics.check(cfg, state.prog, margins, value, hy)
+    w_norm = jnp.linalg.norm(prm.W, axis=-1)
+    out = dict(
+        train_loss=model.train_loss(cfg, margins),
         train_error=jnp.mean((margins <= 0).astype(margins.dtype)),
         min_margin=jnp.min(margins),
-        test_error_clean=clean,
-        test_error=test_error,
-        test_error_se=test_error_se,
         w_norm=w_norm,
-        a=params.a,
-        b=params.b,
-        D=params.a**2 - w_norm**2 - params.b**2,
+        a=prm.a,
+        b=prm.b,
+        D=prm.a**2 - w_norm**2 - prm.b**2,
     )
+    if cfg.test_error_method == "gaussian":
+        out["gauss_sig"], out["gauss_cov"] = testerror.gaussian_inputs(cfg, prm.W, state.U, hy.sigma_p)
+    else:
+        out["test_error_clean"] = test_set_error(cfg, prm, state.test)
+        out["test_error_se"] = testerror.binomial_se(out["test_error_clean"], cfg.n_test)
+    return state._replace(prog=prog), out
 
 
-def train(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None = None, optimizer=None, return_params: bool = False) -> dict[str, jax.Array]:
-    """Sample data, initialise, run ``cfg.steps`` GD steps, and record checkpoint metrics.
-
-    key: the run's key (see :func:`run_key`). mu_dir: (d,) unit signal direction or ``None`` (e_1).
-    Returns a dict of arrays with a leading checkpoint axis K (see :func:`checkpoint_metrics`),
-    ``diverged_step`` () int32 (-1 if none) and, if asked, the final ``W`` (2, m, d), ``a``, ``b``.
-    """
-    mu, ds, params, hyper, test = setup_run(cfg, key, hyper, mu_dir)
-    ckpts = checkpoint_steps(cfg.steps, cfg.n_checkpoints)
-    segments = jnp.asarray(np.diff(ckpts), jnp.int32)
-
-    def record(prm):
-        return checkpoint_metrics(cfg, prm, ds.X, ds.y, test, mu, hyper)
-
-    def segment(state, length):
-        state = jax.lax.fori_loop(0, length, lambda _, s: gd_step(cfg, s, ds.X, ds.y, hyper, optimizer), state)
-        return state, record(state.params)
-
-    state = init_state(cfg, params, optimizer)
-    first = record(params)
-    state, rest = jax.lax.scan(segment, state, segments)
-    out = jax.tree_util.tree_map(lambda a0, r: jnp.concatenate([a0[None], r]), first, rest)
-    final_bad = (state.first_bad < 0) & ~jnp.isfinite(out["train_loss"][-1])
-    out["diverged_step"] = jnp.where(final_bad, cfg.steps, state.first_bad)
-    if return_params:
-        out.update(W=state.params.W, a_final=state.params.a, b_final=state.params.b)
-    return out
+def final_params(state: DenseState) -> dict[str, jax.Array]:
+    """The trained ``W`` (2, m, d), ``a`` (2, m), ``b`` (2, m)."""
+    return dict(W=state.params.W, a=state.params.a, b=state.params.b)

@@ -1,5 +1,13 @@
-"""What both training engines share: the dynamic hyper-parameters, the checkpoint schedule, and
-the starting point of a run (its data, initial parameters and test set, drawn from its key).
+"""What both training engines share: the dynamic hyper-parameters, the checkpoint schedule, the
+starting point of a run (its data, initial parameters and test set, drawn from its key), and the
+per-step bookkeeping (divergence, interpolation, the stopping rule).
+
+Both engines are ``init`` / ``advance`` / ``record`` triples over an explicit state (a pytree):
+
+- ``init(cfg, key, hyper, mu_dir)`` draws everything from the run's key (through :func:`setup_run`),
+- ``advance(cfg, state, length)`` runs ``length`` full-batch GD steps (``length`` is traced, so one
+  compiled program serves every segment),
+- ``record(cfg, state)`` measures the network at the current step.
 
 The dense engine (:mod:`benign.core.dense`, GD on ``W``) and the coefficient engine
 (:mod:`benign.core.coef`, exact GD on signal/noise coefficients) both start from :func:`setup_run`,
@@ -16,25 +24,29 @@ import numpy as np
 
 from . import data as data_mod
 from . import keys, model
-from .config import Config
+from .config import DYNAMIC_FIELDS, Config
 from .data import Dataset
 from .model import Params
 
+#: The dynamic fields of :class:`Hyper` (every dynamic config field but the seed).
+HYPER_FIELDS = tuple(f for f in DYNAMIC_FIELDS if f != "seed")
 
-class Hyper(NamedTuple):
-    """Dynamic (vmappable) scalars of one run; each field is a 0-d array.
+#: Dynamic (vmappable) scalars of one run, one 0-d array per field of :data:`HYPER_FIELDS`.
+Hyper = NamedTuple("Hyper", [(f, jax.Array) for f in HYPER_FIELDS])  # type: ignore[misc]
 
-    The field names are :data:`benign.core.config.DYNAMIC_FIELDS` without ``seed``.
+
+class Progress(NamedTuple):
+    """Per-run counters, all () int32.
+
+    step: GD steps taken; first_bad: first step whose objective was not finite (-1: none);
+    stopped: step at which the stopping rule first held (-1: never; no update after it);
+    first_interp: first step with zero training error, every margin > 0 (-1: never).
     """
 
-    mu_norm: jax.Array
-    init_scale: jax.Array
-    sigma_p: jax.Array
-    p: jax.Array
-    sigma_0: jax.Array
-    eta_w: jax.Array
-    eta_a: jax.Array
-    weight_decay: jax.Array
+    step: jax.Array
+    first_bad: jax.Array
+    stopped: jax.Array
+    first_interp: jax.Array
 
 
 def dtype_of(cfg: Config):
@@ -43,27 +55,61 @@ def dtype_of(cfg: Config):
 
 
 def checkpoint_steps(steps: int, n_checkpoints: int) -> np.ndarray:
-    """Sorted unique log-spaced steps in ``[0, steps]``, always including 0 and ``steps``: (K,) int."""
+    """Sorted unique log-spaced steps in ``[0, steps]``, always including 0 and ``steps``: (K,) int64."""
     inner = np.round(np.geomspace(1, steps, max(n_checkpoints - 1, 1))).astype(np.int64)
     return np.unique(np.concatenate([[0], inner, [steps]]))
 
 
-def setup_run(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None = None
-              ) -> tuple[jax.Array, Dataset, Params, Hyper, tuple[jax.Array, jax.Array] | None]:
-    """Everything a run starts from, drawn from its ``key`` (shared by the dense and coef engines).
+def start() -> Progress:
+    """Counters at step 0."""
+    z, m1 = jnp.zeros((), jnp.int32), jnp.full((), -1, jnp.int32)
+    return Progress(z, m1, m1, m1)
 
-    Returns ``(mu (d,), data: Dataset, params: Params, hyper cast to the run's dtype, test)``, where
-    ``test`` is the ``(y_hat (n_test,), xi (n_test, d))`` test set when
-    ``test_error_method='test_set'``, else ``None``.
+
+def check(cfg: Config, prog: Progress, margins: jax.Array, objective: jax.Array, hyper: Hyper) -> Progress:
+    """Update the counters with the state at step ``prog.step`` (``margins`` (n,) and ``objective``
+    measured there): first non-finite objective, first zero training error, and the stopping rule."""
+    step = prog.step
+    bad = (prog.first_bad < 0) & ~jnp.isfinite(objective)
+    interp = (prog.first_interp < 0) & jnp.all(margins > 0)
+    if cfg.stop == "interpolation":
+        crit = jnp.all(margins > hyper.stop_margin)
+    elif cfg.stop == "loss":
+        crit = model.train_loss(cfg, margins) <= hyper.stop_loss
+    else:
+        crit = jnp.zeros((), bool)
+    stop = (prog.stopped < 0) & crit
+    return Progress(
+        step=step,
+        first_bad=jnp.where(bad, step, prog.first_bad),
+        stopped=jnp.where(stop, step, prog.stopped),
+        first_interp=jnp.where(interp, step, prog.first_interp),
+    )
+
+
+def active(prog: Progress) -> jax.Array:
+    """Whether the run still updates its parameters (the stopping rule has not fired): () bool."""
+    return prog.stopped < 0
+
+
+def setup_run(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None = None
+              ) -> tuple[jax.Array, Dataset, Params, Hyper, Dataset | None]:
+    """Everything a run starts from, drawn from its ``key`` (shared by every engine).
+
+    Returns ``(U (k, d) signal vectors, data: Dataset, params: Params, hyper cast to the run's dtype,
+    test)``, where ``test`` is a :class:`~benign.core.data.Dataset` of ``n_test`` clean-labelled
+    inputs when ``test_error_method='test_set'``, else ``None``.
     """
     dtype = dtype_of(cfg)
     k = keys.split_run(key)
-    mu = data_mod.signal_vector(hyper.mu_norm, cfg.d, mu_dir, dtype)
-    orthogonal = cfg.noise == "orthogonal"
-    ds = data_mod.sample(k.data, cfg.n, mu, hyper.sigma_p, hyper.p, orthogonal, dtype)
-    params = model.init_params(k.init, cfg, hyper.init_scale, hyper.sigma_0, dtype)
     hyper = Hyper(*(jnp.asarray(h, dtype) for h in hyper))
-    test = None
-    if cfg.test_error_method == "test_set":
-        test = data_mod.sample_test_set(k.test, cfg.n_test, mu, hyper.sigma_p, orthogonal, dtype)
-    return mu, ds, params, hyper, test
+    U = data_mod.signal_vectors(cfg, hyper.mu_norm, hyper.xor_angle, mu_dir, dtype)
+    ds = data_mod.sample(cfg, k.data, U, hyper.sigma_p, hyper.p, dtype=dtype)
+    params = model.init_params(k.init, cfg, hyper.init_scale, hyper.sigma_0, dtype)
+    test = data_mod.sample_test_set(cfg, k.test, U, hyper.sigma_p, dtype) if cfg.test_error_method == "test_set" else None
+    return U, ds, params, hyper, test
+
+
+def masked(flag: jax.Array, new, old):
+    """``new`` where ``flag`` else ``old``, leaf by leaf (a stopped run keeps its state)."""
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(flag, a, b), new, old)

@@ -4,7 +4,7 @@ A run's key is ``fold_in(fold_in(PRNGKey(0), seed), cell_hash)`` (:meth:`Config.
 depends on the seed and the configuration, never on the run's position in a batch, its chunk or its
 device. It is split once into three independent streams, each split again where it is consumed:
 
-    run key ── data ── labels ── (clean labels, flips)
+    run key ── data ── labels ── (clean labels, flips); XOR signs from fold_in(labels, 0x5167)
             │       └─ noise
             ├─ init ── (hidden W, output a, bias b)
             └─ test ── (labels, noise)         (only for ``test_error_method='test_set'``)
@@ -55,3 +55,8 @@ def init_keys(key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """``(W, a, b)`` keys of an init stream: hidden filters, output layer, bias."""
     kw, ka, kb = jax.random.split(key, 3)
     return kw, ka, kb
+
+
+def xor_sign_key(label_key: jax.Array) -> jax.Array:
+    """Key of the XOR data's signal signs (``+-(a+b)``, ``+-(a-b)``), derived from the label stream."""
+    return jax.random.fold_in(label_key, 0x5167)

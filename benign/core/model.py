@@ -85,6 +85,11 @@ def responses_from_preacts(cfg: Config, z: jax.Array) -> jax.Array:
     return h.sum(axis=-3) if cfg.reduce == "sum" else h.mean(axis=-3)
 
 
+def patch_weight(cfg: Config) -> float:
+    """The patch reduction as a weight: 1 for ``reduce='sum'``, ``1/P`` for ``'mean'``."""
+    return 1.0 if cfg.reduce == "sum" else 1.0 / cfg.n_patches
+
+
 def responses(cfg: Config, params: Params, X: jax.Array) -> jax.Array:
     """Per-filter responses h: (n, 2, m) for patches X: (n, P, d). This is the hidden representation."""
     z = jnp.einsum("npd,jrd->npjr", X, params.W) + params.b
@@ -101,13 +106,30 @@ def forward(cfg: Config, params: Params, X: jax.Array) -> jax.Array:
     return readout(params, responses(cfg, params, X))
 
 
-def logistic_loss(margins: jax.Array) -> jax.Array:
-    """Mean of ``log(1 + exp(-z))`` over margins z = y f(x), computed stably."""
-    return jnp.mean(jax.nn.softplus(-margins))
+def pointwise_loss(cfg: Config, margins: jax.Array) -> jax.Array:
+    """The loss ``l(z)`` of each margin ``z = y f(x)``: logistic ``log(1 + exp(-z))`` (stable),
+    hinge ``max(0, 1 - z)`` or exponential ``exp(-z)`` (``cfg.loss``)."""
+    if cfg.loss == "logistic":
+        return jax.nn.softplus(-margins)
+    if cfg.loss == "hinge":
+        return jnp.where(margins < 1, 1 - margins, 0.0)
+    if cfg.loss == "exponential":
+        return jnp.exp(-margins)
+    raise ValueError(f"loss={cfg.loss!r} is invalid")
+
+
+def loss_slope(cfg: Config, margins: jax.Array) -> jax.Array:
+    """``l'(z)`` for each margin, by autodiff of :func:`pointwise_loss` (the same kink convention)."""
+    return jax.vmap(jax.grad(lambda z: pointwise_loss(cfg, z)))(margins.reshape(-1)).reshape(margins.shape)
+
+
+def train_loss(cfg: Config, margins: jax.Array) -> jax.Array:
+    """Mean training loss over margins (n,) (no weight decay)."""
+    return jnp.mean(pointwise_loss(cfg, margins))
 
 
 def loss(cfg: Config, params: Params, X: jax.Array, y: jax.Array, weight_decay: jax.Array = 0.0) -> jax.Array:
-    """Training objective: mean logistic loss, plus ``weight_decay/2 * (|W|^2 + |a|^2)`` if any."""
-    out = logistic_loss(y * forward(cfg, params, X))
+    """Training objective: the mean loss ``cfg.loss``, plus ``weight_decay/2 * (|W|^2 + |a|^2)`` if any."""
+    out = train_loss(cfg, y * forward(cfg, params, X))
     reg = jnp.sum(params.W**2) + (jnp.sum(params.a**2) if cfg.train_output else 0.0)
     return out + 0.5 * weight_decay * reg

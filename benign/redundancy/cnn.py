@@ -13,7 +13,7 @@ def cnn_representation(result, n_test: int = 2000, seed: int = 0, *, split: str 
         result: a :class:`benign.Result` with ``params`` (``benign.simulate(..., return_params=True)``).
         n_test: number of fresh test inputs (``split='test'``).
         seed: seed of the fresh test set; it is drawn with ``benign.core.data.sample`` from the run's
-            distribution (same ``mu``, ``sigma_p``, ``p``, noise law) under the key
+            distribution (same signal vectors, ``sigma_p``, ``p``, noise law, patches) under the key
             ``jax.random.fold_in(jax.random.PRNGKey(seed), 0x7E57)``, independent of the run.
         split: ``'test'`` (fresh inputs, clean labels ``y_hat``) or ``'train'`` (the run's own
             training set, rebuilt from its key, with the observed, possibly flipped labels).
@@ -29,29 +29,29 @@ def cnn_representation(result, n_test: int = 2000, seed: int = 0, *, split: str 
 
     from ..core import data as data_mod
     from ..core import keys, model
-    from ..core.dynamics import dtype_of
+    from ..core.dynamics import HYPER_FIELDS, Hyper, dtype_of, setup_run
 
     if result.params is None:
         raise ValueError("result has no params: run benign.simulate(..., return_params=True)")
     if split not in ("test", "train"):
         raise ValueError(f"split must be 'test' or 'train', got {split!r}")
     cfg = result.config
+    if split == "test" and int(n_test) < 2:
+        raise ValueError(f"n_test must be >= 2, got {n_test}")
     dtype = dtype_of(cfg)
-    mu_dir = None if cfg.mu_vec is None else jnp.asarray(np.asarray(cfg.mu_vec), dtype)
-    mu = data_mod.signal_vector(cfg.mu_norm, cfg.d, mu_dir, dtype)
-    orth = cfg.noise == "orthogonal"
-    if split == "train":  # the same key path as the engines
-        k_data = keys.split_run(keys.run_key(jnp.uint32(cfg.seed), jnp.uint32(cfg.cell_hash()))).data
-        ds = data_mod.sample(k_data, cfg.n, mu, cfg.sigma_p, cfg.p, orth, dtype)
-        labels = ds.y
-    else:
-        if int(n_test) < 2:
-            raise ValueError(f"n_test must be >= 2, got {n_test}")
-        key = jax.random.fold_in(jax.random.PRNGKey(int(seed)), 0x7E57)
-        ds = data_mod.sample(key, int(n_test), mu, cfg.sigma_p, cfg.p, orth, dtype)
-        labels = ds.y_clean
-    prm = model.Params(*(jnp.asarray(result.params[k], dtype) for k in ("W", "a", "b")))
-    h = model.responses(cfg, prm, ds.X)  # (N, 2, m)
-    H = np.asarray(h, np.float64).reshape(h.shape[0], -1)
+    with jax.enable_x64(True):
+        mu_dir = None if cfg.mu_vec is None else jnp.asarray(np.asarray(cfg.mu_vec), dtype)
+        hyper = Hyper(*(jnp.asarray(getattr(cfg, f), dtype) for f in HYPER_FIELDS))
+        if split == "train":  # the same key path as the engines
+            _, ds, _, _, _ = setup_run(cfg, keys.run_key(jnp.uint32(cfg.seed), jnp.uint32(cfg.cell_hash())), hyper, mu_dir)
+            labels = ds.y
+        else:
+            U = data_mod.signal_vectors(cfg, hyper.mu_norm, hyper.xor_angle, mu_dir, dtype)
+            key = jax.random.fold_in(jax.random.PRNGKey(int(seed)), 0x7E57)
+            ds = data_mod.sample(cfg, key, U, hyper.sigma_p, hyper.p, int(n_test), dtype)
+            labels = ds.y_clean
+        prm = model.Params(*(jnp.asarray(result.params[k], dtype) for k in ("W", "a", "b")))
+        h = model.responses(cfg, prm, ds.X)  # (N, 2, m)
+        H = np.asarray(h, np.float64).reshape(h.shape[0], -1)
     a = np.asarray(result.params["a"], np.float64)
     return H, (np.concatenate([a[0], -a[1]]), 0.0), np.asarray(labels).astype(np.int64)

@@ -15,3 +15,20 @@ def enable_compile_cache(path: str | None = None) -> str:
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
     return path
+
+
+_ENSURED = False
+
+
+def ensure() -> str | None:
+    """Turn the persistent compilation cache on once per process (idempotent); off when
+    ``BENIGN_COMPILE_CACHE=0``. Returns the cache directory, or ``None`` when off."""
+    global _ENSURED
+    if os.environ.get("BENIGN_COMPILE_CACHE") == "0":
+        return None
+    if not _ENSURED:
+        enable_compile_cache()
+        _ENSURED = True
+    import jax
+
+    return jax.config.jax_compilation_cache_dir

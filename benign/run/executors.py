@@ -26,7 +26,7 @@ from .batch import final_metrics, run_group
 EXECUTORS = ("local", "ray")
 #: Per-neuron trajectories (K, 2, m) are reduced to their mean over the 2m neurons (``a``: of |a|).
 _NEURON_RENAME = {"a": "a_norm"}
-_SKIP_TRAJ = ("steps", "diverged_step", "W", "a_final", "b_final")
+_SKIP_TRAJ = ("steps", "first_bad", "stopped", "first_interp", "W", "a_final", "b_final")
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,8 @@ def run_chunk(configs: Sequence[Config], size: int, trajectories: bool) -> dict[
     out: dict[str, list] = {}
     traj_keys = [k for k in res if k not in _SKIP_TRAJ]
     for i, cfg in enumerate(configs):
-        tr = {k: res[k][i] for k in res if k != "steps"}
-        fm = final_metrics(cfg, tr)
+        tr = {k: res[k][i] for k in traj_keys}
+        fm = final_metrics(cfg, tr, {k: int(res[k][i]) for k in ("first_bad", "stopped", "first_interp")})
         for k in traj_keys:
             if res[k].ndim == 2 and k not in fm:
                 fm[k] = float(res[k][i, -1])
@@ -77,8 +77,8 @@ def run_chunk(configs: Sequence[Config], size: int, trajectories: bool) -> dict[
             name, v = _reduce_traj(k, np.asarray(res[k][:n], np.float64))
             arrays[f"traj_{name}"] = v
         if "w_norm" in res and "a" in res:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                arrays["traj_ratio"] = np.mean(res["w_norm"][:n] / np.abs(res["a"][:n]), axis=(-2, -1)).astype(np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):  # the ratio of the mean norms
+                arrays["traj_ratio"] = (np.mean(res["w_norm"][:n], axis=(-2, -1)) / np.mean(np.abs(res["a"][:n]), axis=(-2, -1))).astype(np.float64)
     return arrays
 
 

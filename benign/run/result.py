@@ -9,31 +9,42 @@ from typing import Any
 import numpy as np
 
 from ..core.config import Config
-from ..theory import laws
 
 
-def final_metrics(cfg: Config, traj: dict[str, np.ndarray]) -> dict[str, float]:
-    """Scalar summaries of one run's trajectory (arrays with leading checkpoint axis K).
+def final_metrics(cfg: Config, traj: dict[str, np.ndarray], counters: dict[str, int]) -> dict[str, Any]:
+    """Scalar summaries of one run: its trajectory (arrays with leading checkpoint axis K) and its
+    counters (``first_bad``, ``stopped``, ``first_interp``; -1: never).
 
-    ``w_norm``, ``a_norm``, ``ratio``: means over the 2m neurons of ``|w|``, ``|a|``, ``|w|/|a|``.
-    ``ratio_predicted``: the ratio implied by conservation of ``Q = a^2/eta_a - |w|^2/eta_w``
-    (science.md §4.1-4.2) at the final ``a``; ``conserved_drift``: max over neurons of
-    ``|Q(T) - Q(0)|`` relative to ``a^2/eta_a + |w|^2/eta_w`` at T. Both are NaN where no
-    conservation law holds (fixed output layer or weight decay) or the run diverged.
+    ``w_norm``, ``a_norm``: means over the 2m neurons of ``|w|`` (bias included) and ``|a|`` at the
+    end; ``ratio = w_norm / a_norm`` (the ratio of the mean norms: a mean of per-neuron ratios would be
+    dominated by neurons whose ``a`` passes near 0). ``ratio_limit = sqrt(q eta_w / eta_a)``, the
+    ratio the conservation law implies once ``q a^2 >> |Q0|`` (q: the activation's degree).
+    ``ratio_predicted``: the same ratio of mean norms implied by each neuron's conserved
+    ``Q = q a^2/eta_a - |w|^2/eta_w`` at its measured final ``|a|`` (a check of the law, not a
+    forecast of how far ``a`` grows); ``conserved_drift``: max over neurons of ``|Q(T) - Q(0)|``
+    relative to ``q a^2/eta_a + |w|^2/eta_w`` at T. These three are NaN where no conservation law
+    holds (fixed output layer, weight decay) and for diverged runs.
+    ``steps_to_interpolation``: first step with zero training error (-1: never);
+    ``stopped_step``: step where the stopping rule fired (-1: it never did, or ``stop='none'``).
     """
     w, a, b = traj["w_norm"], np.abs(traj["a"]), traj["b"]
+    q = cfg.degree
+    diverged = counters["first_bad"] >= 0
+    nan = float("nan")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ratio = w[-1] / a[-1]
         wb = np.sqrt(w**2 + b**2)  # the bias is part of the homogeneous filter
-        finite = bool(np.all(np.isfinite(a)) and np.all(np.isfinite(wb)))  # diverged runs: NaN, never an error
-        if cfg.train_output and cfg.weight_decay == 0 and finite:
-            Q = laws.conserved_quantity(a, wb, cfg.eta_w, cfg.eta_a)
-            scale = np.maximum(a[-1] ** 2 / cfg.eta_a + wb[-1] ** 2 / cfg.eta_w, np.finfo(float).tiny)
+        w_mean, a_mean = float(np.mean(wb[-1])), float(np.mean(a[-1]))
+        ratio = w_mean / a_mean if a_mean > 0 else nan
+        law = cfg.train_output and cfg.weight_decay == 0 and not diverged and bool(np.all(np.isfinite(a)) and np.all(np.isfinite(wb)))
+        if law:
+            Q = q * a**2 / cfg.eta_a - wb**2 / cfg.eta_w
+            scale = np.maximum(q * a[-1] ** 2 / cfg.eta_a + wb[-1] ** 2 / cfg.eta_w, np.finfo(float).tiny)
             drift = float(np.max(np.abs(Q[-1] - Q[0]) / scale))
-            ratio_pred = float(np.mean(laws.predicted_ratio(a[-1], Q[0], cfg.eta_w, cfg.eta_a)))
+            w_pred = np.sqrt(np.maximum(cfg.eta_w * (q * a[-1] ** 2 / cfg.eta_a - Q[0]), 0.0))
+            ratio_pred = float(np.mean(w_pred)) / a_mean if a_mean > 0 else nan
+            limit = float(np.sqrt(q * cfg.eta_w / cfg.eta_a))
         else:
-            drift = ratio_pred = float("nan")
-    step = int(traj["diverged_step"])
+            drift = ratio_pred = limit = nan
     return dict(
         train_loss=float(traj["train_loss"][-1]),
         train_error=float(traj["train_error"][-1]),
@@ -41,13 +52,16 @@ def final_metrics(cfg: Config, traj: dict[str, np.ndarray]) -> dict[str, float]:
         test_error_clean=float(traj["test_error_clean"][-1]),
         test_error_se=float(traj["test_error_se"][-1]),
         min_margin=float(traj["min_margin"][-1]),
-        w_norm=float(np.mean(w[-1])),
-        a_norm=float(np.mean(a[-1])),
-        ratio=float(np.mean(ratio)),
+        w_norm=w_mean,
+        a_norm=a_mean,
+        ratio=ratio,
         ratio_predicted=ratio_pred,
+        ratio_limit=limit,
         conserved_drift=drift,
-        diverged=step >= 0,
-        diverged_step=step,
+        steps_to_interpolation=int(counters["first_interp"]),
+        stopped_step=int(counters["stopped"]),
+        diverged=bool(diverged),
+        diverged_step=int(counters["first_bad"]),
     )
 
 
@@ -62,9 +76,12 @@ class Result:
             ``test_error``; per-neuron (K, 2, m) ``w_norm``, ``a``, ``b``, ``D``.
         train_loss, train_error, test_error, test_error_clean, test_error_se, min_margin: final
             values (float).
-        w_norm, a_norm, ratio, ratio_predicted, conserved_drift: final layer summaries (float; see
-            :func:`final_metrics`).
-        diverged: whether the loss became non-finite; diverged_step: the first such step (-1: none).
+        w_norm, a_norm, ratio, ratio_predicted, ratio_limit, conserved_drift: final layer summaries
+            (float; see :func:`final_metrics`).
+        steps_to_interpolation: first step with zero training error (-1: never); stopped_step: the
+            step where the stopping rule (``config.stop``) fired (-1: never).
+        diverged: whether the objective became non-finite; diverged_step: the first such step (-1: none).
+            The metrics of a diverged run that are undefined (test and training error, margin) are NaN.
         params: final ``W`` (2, m, d), ``a`` (2, m), ``b`` (2, m) as numpy arrays, or ``None``.
     """
 
@@ -81,7 +98,10 @@ class Result:
     a_norm: float
     ratio: float
     ratio_predicted: float
+    ratio_limit: float
     conserved_drift: float
+    steps_to_interpolation: int
+    stopped_step: int
     diverged: bool
     diverged_step: int
     params: dict[str, np.ndarray] | None = None
