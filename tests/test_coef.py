@@ -31,7 +31,7 @@ def _close(x, y, rtol=RTOL, what=""):
     assert np.max(np.abs(x - y)) <= rtol * scale, f"{what}: {np.max(np.abs(x - y)) / scale:.3g} > {rtol}"
 
 
-@settings(max_examples=25, deadline=None)
+@settings(deadline=None)
 @given(
     activation=st.sampled_from(["relu", "leaky_relu", "poly_relu"]),
     reduce=st.sampled_from(["sum", "mean"]),
