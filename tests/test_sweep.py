@@ -171,33 +171,51 @@ def test_foreign_results_are_refused(reference, tmp_path, monkeypatch):
     assert _snapshot(out) == before
 
 
-def test_corruption_is_detected(reference, tmp_path):
-    _, ref_dir = reference
-    # a truncated chunk (results.nc not yet written)
+def test_corrupt_chunk_is_quarantined_and_recomputed(reference, tmp_path):
+    """A truncated chunk is moved to chunks/quarantine/, named in a warning and in on_chunk, and only
+    its runs are recomputed: the result is byte-identical to the uninterrupted sweep."""
+    ref, ref_dir = reference
     out = tmp_path / "badchunk"
     shutil.copytree(ref_dir, out)
     (out / "results.nc").unlink()
     chunk = sorted((out / "chunks").glob("chunk-*.npz"))[0]
-    chunk.write_bytes(chunk.read_bytes()[:100])
-    before = _snapshot(out)
-    with pytest.raises(StoreError, match="corrupted"):
-        sweep(GRID, seeds=SEEDS, out=str(out), chunk_size=4, progress=False, **FIX)
-    assert _snapshot(out) == before
-    # a damaged results file
+    damaged = chunk.read_bytes()[:100]
+    chunk.write_bytes(damaged)
+    infos = []
+    with pytest.warns(store_mod.StoreWarning, match=chunk.name):
+        ds = sweep(GRID, seeds=SEEDS, out=str(out), chunk_size=4, progress=False, on_chunk=infos.append, **FIX)
+    assert len(infos) == 1 and infos[0]["done"] == 8  # one chunk recomputed
+    (q,) = infos[0]["quarantined"]
+    assert q["path"] == str(chunk) and "corrupted" in q["reason"]
+    assert (out / "chunks" / "quarantine" / chunk.name).read_bytes() == damaged
+    assert ds.identical(ref)
+    assert (out / "results.nc").read_bytes() == (ref_dir / "results.nc").read_bytes()
+
+
+def test_damaged_results_file_is_rebuilt_and_load_refuses_it(reference, tmp_path):
+    ref, ref_dir = reference
     out = tmp_path / "badnc"
     shutil.copytree(ref_dir, out)
     (out / "results.nc").write_bytes(b"not a netcdf file")
-    with pytest.raises(StoreError, match="corrupted"):
-        sweep(GRID, seeds=SEEDS, out=str(out), chunk_size=4, progress=False, **FIX)
-    with pytest.raises(StoreError, match="corrupted"):
-        store_mod.load(out)
+    with pytest.raises(StoreError, match="corrupted.*quarantine"):
+        store_mod.load(out)  # load never modifies; it says what fixes it
     assert (out / "results.nc").read_bytes() == b"not a netcdf file"
-    # a damaged manifest, and a directory that is not a results directory
+    with pytest.warns(store_mod.StoreWarning, match="results.nc"):
+        ds = sweep(GRID, seeds=SEEDS, out=str(out), chunk_size=4, progress=False, **FIX)
+    assert ds.identical(ref)
+    assert (out / "chunks" / "quarantine" / "results.nc").read_bytes() == b"not a netcdf file"
+    assert (out / "results.nc").read_bytes() == (ref_dir / "results.nc").read_bytes()
+
+
+def test_damaged_manifest_and_foreign_directory_are_refused(reference, tmp_path):
+    _, ref_dir = reference
     out = tmp_path / "badmanifest"
     shutil.copytree(ref_dir, out)
     (out / "manifest.json").write_text("{")
+    before = _snapshot(out)
     with pytest.raises(StoreError, match="corrupted"):
         sweep(GRID, seeds=SEEDS, out=str(out), progress=False, **FIX)
+    assert _snapshot(out) == before
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("mine")
