@@ -31,6 +31,7 @@ def _close(x, y, rtol=RTOL, what=""):
     assert np.max(np.abs(x - y)) <= rtol * scale, f"{what}: {np.max(np.abs(x - y)) / scale:.3g} > {rtol}"
 
 
+@pytest.mark.slow  # every example compiles new programs; the fast tier keeps test_engines_agree_end_to_end
 @settings(deadline=None)
 @given(
     activation=st.sampled_from(["relu", "leaky_relu", "poly_relu"]),

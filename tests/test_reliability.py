@@ -292,7 +292,7 @@ def test_information_imbalance_max_points_and_size_limit(monkeypatch):
 def test_information_imbalance_refuses_50000_points_before_allocating():
     A = np.zeros((50_000, 1))
     t0 = time.perf_counter()
-    with pytest.raises(ValueError, match=r"50000 inputs.*18\.6 GiB|50000 inputs.*GiB"):
+    with pytest.raises(ValueError, match=r"N=50000 inputs.*GiB"):
         imbalance.information_imbalance(A, A)
     assert time.perf_counter() - t0 < 5.0
 

@@ -112,6 +112,7 @@ def test_resume_recomputes_nothing(reference, tmp_path, monkeypatch):
     assert calls == [4, 4] and again.identical(ref)
 
 
+@pytest.mark.slow
 def test_resume_after_kill9(reference, tmp_path):
     ref, ref_dir = reference
     out = tmp_path / "killed"
@@ -239,7 +240,8 @@ def test_trajectories_and_progress(reference, tmp_path, capsys):
     assert list(ds.step.values) == list(checkpoint_steps(8, 3))
     # the same chunks with the same shapes: bitwise equal
     np.testing.assert_array_equal(ds["traj_test_error"].isel(step=-1).values, ref["test_error"].values)
-    np.testing.assert_array_equal(ds["traj_w_norm"].isel(step=-1).values, ref["w_norm"].values)
+    # the neuron mean of |w| reduced in float64 (trajectory) vs in float32 (final metric): to rounding
+    assert_close(ds["traj_w_norm"].isel(step=-1).values, ref["w_norm"].values, "float32", err_msg="w_norm")
     for v in ("traj_a_norm", "traj_ratio", "traj_train_loss"):
         assert v in ds
     _same_numbers(ref, ds, exact=True)

@@ -44,7 +44,7 @@ def trained():
     return benign.simulate_batch(snr=[0.3, 0.04], seed=[1, 2], return_params=True, **kw)
 
 
-@pytest.mark.parametrize("noise", ["orthogonal", "isotropic"])
+@pytest.mark.parametrize("noise", ["orthogonal", pytest.param("isotropic", marks=pytest.mark.slow)])
 def test_gaussian_estimator_matches_a_large_test_set(trained, noise):
     errors = []
     for r in trained:
