@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tolerances import assert_close
 
 import benign  # noqa: F401  (enables float64)
 from benign.core import model
 from benign.core.config import make_config
 from benign.core.model import Params
 from benign.theory import laws
-from tolerances import assert_close
 
 CASES = [("relu", 1.0), ("leaky_relu", 1.0), ("poly_relu", 3.0), ("poly_relu", 2.5)]
 ETA_W, ETA_A = 0.02, 0.05

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tolerances import assert_close
 
 from benign.cli import ConfigError, app, read_config
 from benign.redundancy import chunks as rchunks
 from benign.redundancy import imbalance
-from tolerances import assert_close
 
 sweep_mod = importlib.import_module("benign.run.sweep")
 store_mod = importlib.import_module("benign.run.store")

@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 import pytest
+from tolerances import assert_close
 
 import benign
-from tolerances import assert_close
 
 TINY = dict(n=6, d=20, m=2, steps=30, n_checkpoints=3, init_scale=0.05)
 GRID = {"snr": [0.05, 0.2, 0.5], "init_scale": [0.01, 0.5]}

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tolerances import assert_close
 
 import benign
 from benign.core.dynamics import checkpoint_steps
-from tolerances import assert_close
 
 sweep_mod = importlib.import_module("benign.run.sweep")
 store_mod = importlib.import_module("benign.run.store")

@@ -290,6 +290,15 @@ def sweep(
         optional ``traj_*`` (..., step); non-dimension coordinates for derived arguments that vary
         (e.g. ``mu_norm`` when sweeping ``snr``); attrs: constant arguments, ``fixed``/``grid`` as
         JSON, ``benign_version``, ``fingerprint``.
+
+    Raises:
+        ValueError: for invalid arguments (see :func:`make_plan`), ``chunk_size``, ``theory``,
+            ``executor`` or ``out`` (``""``), before any compute or file is created.
+        benign.run.store.StoreError: (a ``ValueError``) when ``out`` is locked by another process
+            (the message names its pid and host), holds another sweep (or the same grid in
+            another key order), or is not a results directory.
+        RuntimeError: when a custom executor returns fewer runs than it was given (the finished
+            chunks are stored; running the sweep again computes the rest).
     """
     from tqdm.auto import tqdm
 
@@ -309,7 +318,7 @@ def sweep(
         return _run(plan, spec, store, chunk_size, trajectories, progress, theory, steps, on_chunk, executor, executor_options, tqdm)
 
 
-def _run(plan: Plan, spec: dict[str, Any], store: "_store.Store | None", chunk_size: int, trajectories: bool,
+def _run(plan: Plan, spec: dict[str, Any], store: _store.Store | None, chunk_size: int, trajectories: bool,
          progress: bool, theory: str | None, steps: np.ndarray | None, on_chunk, executor, executor_options, tqdm):
     """The body of :func:`sweep` once validated (and, with a store, locked)."""
     n_runs = len(plan.configs)
