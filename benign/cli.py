@@ -45,46 +45,82 @@ class ConfigError(ValueError):
     """A sweep file that cannot be used; the message names the offending key."""
 
 
-def _axis(key: str, spec: Any) -> list:
-    """A grid axis from a TOML list or a range table."""
+#: Largest number of values one grid axis may expand to, and of runs (cells x seeds) in a sweep file.
+MAX_AXIS_VALUES = 100_000
+MAX_RUNS = 1_000_000
+
+
+def _axis_len(key: str, spec: Any) -> int:
+    """How many values the grid axis ``spec`` (a TOML list or a range table) has, checking the
+    range table's keys and numbers first and never expanding it."""
     if isinstance(spec, list):
         if not spec:
             raise ConfigError(f"grid.{key}: the list of values is empty")
-        return spec
+        return len(spec)
     if not isinstance(spec, dict):
         raise ConfigError(f"grid.{key}: expected a list of values or a range table {{start, stop, step|num}}, got {spec!r}")
     unknown = sorted(set(spec) - {"start", "stop", "step", "num", "log"})
     if unknown or "start" not in spec or "stop" not in spec or ("step" in spec) == ("num" in spec):
         raise ConfigError(f"grid.{key}: a range table needs start, stop and exactly one of step or num (optional log); got keys {sorted(spec)}")
     start, stop = spec["start"], spec["stop"]
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (start, stop)):
-        raise ConfigError(f"grid.{key}: start and stop must be numbers")
-    ints = all(isinstance(spec.get(k, 0), int) for k in ("start", "stop", "step")) and "num" not in spec
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (start, stop)):
+        raise ConfigError(f"grid.{key}: start and stop must be finite numbers")
+    if "log" in spec and not isinstance(spec["log"], bool):
+        raise ConfigError(f"grid.{key}: log must be true or false, got {spec['log']!r}")
     if "step" in spec:
         step = spec["step"]
-        if not isinstance(step, (int, float)) or isinstance(step, bool) or step <= 0 or stop < start:
-            raise ConfigError(f"grid.{key}: step must be a positive number and stop >= start")
-        num = int(math.floor((stop - start) / step + 1e-9)) + 1
-        vals = [start + i * step for i in range(num)]
+        if not isinstance(step, (int, float)) or isinstance(step, bool) or not math.isfinite(step) or step <= 0 or stop < start:
+            raise ConfigError(f"grid.{key}: step must be a positive finite number and stop >= start")
+        count = (stop - start) / step + 1e-9
+        if not math.isfinite(count) or count >= MAX_AXIS_VALUES:
+            raise ConfigError(f"grid.{key}: the range from {start} to {stop} in steps of {step} has "
+                              f"{count + 1:.4g} values, more than {MAX_AXIS_VALUES} per axis; use a larger step")
+        return int(math.floor(count)) + 1
+    num = spec["num"]
+    if not isinstance(num, int) or isinstance(num, bool) or num < 1:
+        raise ConfigError(f"grid.{key}: num must be an integer >= 1")
+    if num > MAX_AXIS_VALUES:
+        raise ConfigError(f"grid.{key}: num = {num} values, more than {MAX_AXIS_VALUES} per axis")
+    return num
+
+
+def _axis(key: str, spec: Any) -> list:
+    """A grid axis from a TOML list or a range table (checked by :func:`_axis_len` first)."""
+    num = _axis_len(key, spec)
+    if isinstance(spec, list):
+        return spec
+    start, stop = spec["start"], spec["stop"]
+    ints = all(isinstance(spec.get(k, 0), int) for k in ("start", "stop", "step")) and "num" not in spec
+    if "step" in spec:
+        vals = [start + i * spec["step"] for i in range(num)]
+    elif spec.get("log", False):
+        if start <= 0 or stop <= 0:
+            raise ConfigError(f"grid.{key}: a log range needs start > 0 and stop > 0")
+        vals = [math.exp(math.log(start) + i * (math.log(stop) - math.log(start)) / max(num - 1, 1)) for i in range(num)]
     else:
-        num = spec["num"]
-        if not isinstance(num, int) or isinstance(num, bool) or num < 1:
-            raise ConfigError(f"grid.{key}: num must be an integer >= 1")
-        if spec.get("log", False):
-            if start <= 0 or stop <= 0:
-                raise ConfigError(f"grid.{key}: a log range needs start > 0 and stop > 0")
-            vals = [math.exp(math.log(start) + i * (math.log(stop) - math.log(start)) / max(num - 1, 1)) for i in range(num)]
-        else:
-            vals = [start + i * (stop - start) / max(num - 1, 1) for i in range(num)]
+        vals = [start + i * (stop - start) / max(num - 1, 1) for i in range(num)]
     digits = 6 if spec.get("log", False) else 12  # log ranges: 6 significant digits keep labels readable
     return [int(v) for v in vals] if ints else [float(f"{v:.{digits}g}") for v in vals]
+
+
+def _check_size(grid: dict[str, Any], seeds: Any) -> None:
+    """Refuse a grid of more than :data:`MAX_RUNS` runs (cells x seeds) before expanding any axis."""
+    counts = {k: _axis_len(k, v) for k, v in grid.items()}
+    n_seeds = seeds if isinstance(seeds, int) else len(seeds)
+    cells = math.prod(counts.values())
+    if cells * n_seeds > MAX_RUNS:
+        shape = " x ".join(f"{n} ({k})" for k, n in counts.items())
+        raise ConfigError(f"the grid has {shape} = {cells} cells x {n_seeds} seeds = {cells * n_seeds} runs, more than "
+                          f"{MAX_RUNS}; split it into several sweeps or use coarser ranges")
 
 
 def read_config(path: str | os.PathLike) -> dict[str, Any]:
     """Parse a sweep TOML file into ``sweep`` keyword arguments (grid, seeds, fixed, ...).
 
-    Raises :class:`ConfigError` naming the key for anything malformed; argument values are checked
-    later by :func:`benign.make_config`, whose errors also name the argument.
+    Raises :class:`ConfigError` naming the key for anything malformed, and for an axis of more than
+    :data:`MAX_AXIS_VALUES` values or a grid of more than :data:`MAX_RUNS` runs (counted before any
+    range is expanded); argument values are checked later by :func:`benign.make_config`, whose
+    errors also name the argument.
     """
     try:
         raw = tomllib.loads(Path(path).read_text())
@@ -109,6 +145,7 @@ def read_config(path: str | os.PathLike) -> dict[str, Any]:
     seeds = raw.get("seeds", 1)
     if isinstance(seeds, bool) or not (isinstance(seeds, int) or (isinstance(seeds, list) and all(isinstance(s, int) for s in seeds))):
         raise ConfigError(f"seeds: expected a number of seeds or a list of integers, got {seeds!r}")
+    _check_size(grid, seeds)
     out: dict[str, Any] = {"grid": {k: _axis(k, v) for k, v in grid.items()}, "seeds": seeds, "fixed": fixed}
     if "chunk_size" in raw:
         cs = raw["chunk_size"]

@@ -1,4 +1,28 @@
+"""Shared test setup: the tests directory on ``sys.path`` and the hypothesis profiles.
+
+Hypothesis profiles, chosen with the environment variable ``HYPOTHESIS_PROFILE``:
+
+* ``dev`` (default): 10 examples per property, for the quick local loop;
+* ``ci``: 100 examples per property (the full suite in CI: ``HYPOTHESIS_PROFILE=ci python -m pytest``).
+
+Property tests therefore set no ``max_examples`` of their own (only ``deadline=None`` where an
+example compiles a program).
+"""
+
+from __future__ import annotations
+
 import os
 import sys
 
+from hypothesis import HealthCheck, settings
+
 sys.path.insert(0, os.path.dirname(__file__))
+
+settings.register_profile("dev", max_examples=10, deadline=None)
+settings.register_profile("ci", max_examples=100, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "dev")
+if PROFILE not in ("dev", "ci"):
+    raise ValueError(f"HYPOTHESIS_PROFILE={PROFILE!r} is invalid: allowed values are 'dev' and 'ci'")
+settings.load_profile(PROFILE)
+

@@ -74,6 +74,7 @@ def test_plot_and_compare(swept):
     assert "Regime agreement" in res.output
 
 
+@pytest.mark.slow
 def test_reproduce_kou_tiny(tmp_path):
     out = tmp_path / "kou"
     res = runner.invoke(app, ["reproduce", "kou2023", "--out", str(out), "--scale", "tiny", "--no-progress", "--no-compile-cache"])
@@ -150,6 +151,7 @@ def test_read_config_ranges(tmp_path):
     assert cfg["seeds"] == [3, 5] and cfg["trajectories"] is True and cfg["fixed"] == {"n": 20}
 
 
+@pytest.mark.slow
 def test_reproduce_kou_fast_matches_the_sweep(tmp_path):
     """--fast (one d-independent coef program) gives the sweep's numbers on the tiny grid."""
     import numpy as np

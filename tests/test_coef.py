@@ -35,7 +35,8 @@ def _close(x, y, rtol=RTOL, what=""):
     assert np.max(np.abs(x - y)) <= rtol * scale, f"{what}: {np.max(np.abs(x - y)) / scale:.3g} > {rtol}"
 
 
-@settings(max_examples=30, deadline=None)
+@pytest.mark.slow  # every example runs new shapes eagerly; the fast tier keeps the end-to-end engine comparisons
+@settings(deadline=None)
 @given(
     activation=st.sampled_from(["relu", "leaky_relu", "poly_relu"]),
     loss=st.sampled_from(["logistic", "hinge", "exponential"]),

@@ -69,7 +69,7 @@ def test_hinge_loss_stops_by_itself_at_margin_one():
     assert r.train_loss == 0.0 and r.min_margin >= 1.0
     w = r.trajectory["w_norm"]
     k = np.flatnonzero(r.trajectory["train_loss"] == 0)[0]
-    np.testing.assert_allclose(w[k:], w[-1], rtol=1e-6)
+    np.testing.assert_allclose(w[k:], np.broadcast_to(w[-1], w[k:].shape), rtol=1e-6)
 
 
 def test_new_arguments_are_validated():

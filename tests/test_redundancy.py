@@ -108,7 +108,7 @@ def test_imbalance_matches_brute_force_without_ties():
     assert d_ab == pytest.approx(2 / 15 * np.mean(ranks))
 
 
-@settings(max_examples=25, deadline=None)
+@settings(deadline=None)
 @given(st.integers(4, 9), st.integers(0, 10_000))
 def test_imbalance_matches_brute_force_with_ties(n, seed):
     rng = np.random.default_rng(seed)

@@ -1,5 +1,6 @@
-"""Sweeps: labelled results, resume after interruption (also kill -9), chunk-size independence,
-agreement with benign.simulate, detection of foreign or corrupted results."""
+"""Sweeps: labelled results, resume after interruption (also kill -9), chunk-size independence
+(numbers equal to rounding), agreement with benign.simulate, detection of foreign or corrupted
+results, the directory lock, and input checks before any compute."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tolerances import assert_close
 
 import benign
 from benign.core.dynamics import checkpoint_steps
@@ -45,14 +47,20 @@ def _finals(ds):
     return [v for v in ds.data_vars if "seed" in ds[v].dims and "step" not in ds[v].dims]
 
 
-def _same_numbers(a, b):
+#: Final metrics computed by cancellation or already relative: judged against 1, not their own size.
+_NORMALISED = ("conserved_drift",)
+
+
+def _same_numbers(a, b, exact=False):
+    """Every final metric of ``a`` equals ``b``'s: bitwise if ``exact`` (same chunks, same shapes),
+    else to rounding (float32 runs of ``FIX['steps']`` steps; see tests/tolerances.py)."""
     for v in _finals(a):
         x, y = a[v].values, b[v].values
         assert x.shape == y.shape, v
-        if x.dtype.kind == "f":
+        if exact:
             np.testing.assert_array_equal(x, y, err_msg=v)
         else:
-            assert (x == y).all(), v
+            assert_close(x, y, "float32", steps=FIX["steps"], scale=1.0 if v in _NORMALISED else None, err_msg=v)
 
 
 def test_dataset_is_labelled(reference):
@@ -75,11 +83,12 @@ def test_dataset_is_labelled(reference):
 def test_numbers_equal_simulate_whatever_chunk_size(reference):
     ds, _ = reference
     other = sweep(GRID, seeds=SEEDS, chunk_size=3, progress=False, **FIX)  # 3 + padded 1 per group, in memory
-    _same_numbers(ds, other)
+    _same_numbers(ds, other)  # another batch shape: equal to rounding, not bitwise
     r = benign.simulate(d=16, snr=1.0, seed=1, return_params=False, **FIX)
     cell = ds.sel(d=16, snr=1.0, seed=1)
     for k, v in r.final.items():
-        np.testing.assert_equal(cell[k].values.item(), v, err_msg=k)
+        assert_close(cell[k].values, np.asarray(v), "float32", steps=FIX["steps"],
+                     scale=1.0 if k in _NORMALISED else None, err_msg=k)
 
 
 def test_resume_recomputes_nothing(reference, tmp_path, monkeypatch):
@@ -103,6 +112,7 @@ def test_resume_recomputes_nothing(reference, tmp_path, monkeypatch):
     assert calls == [4, 4] and again.identical(ref)
 
 
+@pytest.mark.slow
 def test_resume_after_kill9(reference, tmp_path):
     ref, ref_dir = reference
     out = tmp_path / "killed"
@@ -162,33 +172,51 @@ def test_foreign_results_are_refused(reference, tmp_path, monkeypatch):
     assert _snapshot(out) == before
 
 
-def test_corruption_is_detected(reference, tmp_path):
-    _, ref_dir = reference
-    # a truncated chunk (results.nc not yet written)
+def test_corrupt_chunk_is_quarantined_and_recomputed(reference, tmp_path):
+    """A truncated chunk is moved to chunks/quarantine/, named in a warning and in on_chunk, and only
+    its runs are recomputed: the result is byte-identical to the uninterrupted sweep."""
+    ref, ref_dir = reference
     out = tmp_path / "badchunk"
     shutil.copytree(ref_dir, out)
     (out / "results.nc").unlink()
     chunk = sorted((out / "chunks").glob("chunk-*.npz"))[0]
-    chunk.write_bytes(chunk.read_bytes()[:100])
-    before = _snapshot(out)
-    with pytest.raises(StoreError, match="corrupted"):
-        sweep(GRID, seeds=SEEDS, out=str(out), chunk_size=4, progress=False, **FIX)
-    assert _snapshot(out) == before
-    # a damaged results file
+    damaged = chunk.read_bytes()[:100]
+    chunk.write_bytes(damaged)
+    infos = []
+    with pytest.warns(store_mod.StoreWarning, match=chunk.name):
+        ds = sweep(GRID, seeds=SEEDS, out=str(out), chunk_size=4, progress=False, on_chunk=infos.append, **FIX)
+    assert len(infos) == 1 and infos[0]["done"] == 8  # one chunk recomputed
+    (q,) = infos[0]["quarantined"]
+    assert q["path"] == str(chunk) and "corrupted" in q["reason"]
+    assert (out / "chunks" / "quarantine" / chunk.name).read_bytes() == damaged
+    assert ds.identical(ref)
+    assert (out / "results.nc").read_bytes() == (ref_dir / "results.nc").read_bytes()
+
+
+def test_damaged_results_file_is_rebuilt_and_load_refuses_it(reference, tmp_path):
+    ref, ref_dir = reference
     out = tmp_path / "badnc"
     shutil.copytree(ref_dir, out)
     (out / "results.nc").write_bytes(b"not a netcdf file")
-    with pytest.raises(StoreError, match="corrupted"):
-        sweep(GRID, seeds=SEEDS, out=str(out), chunk_size=4, progress=False, **FIX)
-    with pytest.raises(StoreError, match="corrupted"):
-        store_mod.load(out)
+    with pytest.raises(StoreError, match="corrupted.*quarantine"):
+        store_mod.load(out)  # load never modifies; it says what fixes it
     assert (out / "results.nc").read_bytes() == b"not a netcdf file"
-    # a damaged manifest, and a directory that is not a results directory
+    with pytest.warns(store_mod.StoreWarning, match="results.nc"):
+        ds = sweep(GRID, seeds=SEEDS, out=str(out), chunk_size=4, progress=False, **FIX)
+    assert ds.identical(ref)
+    assert (out / "chunks" / "quarantine" / "results.nc").read_bytes() == b"not a netcdf file"
+    assert (out / "results.nc").read_bytes() == (ref_dir / "results.nc").read_bytes()
+
+
+def test_damaged_manifest_and_foreign_directory_are_refused(reference, tmp_path):
+    _, ref_dir = reference
     out = tmp_path / "badmanifest"
     shutil.copytree(ref_dir, out)
     (out / "manifest.json").write_text("{")
+    before = _snapshot(out)
     with pytest.raises(StoreError, match="corrupted"):
         sweep(GRID, seeds=SEEDS, out=str(out), progress=False, **FIX)
+    assert _snapshot(out) == before
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("mine")
@@ -210,11 +238,13 @@ def test_trajectories_and_progress(reference, tmp_path, capsys):
     assert "8/8" in capsys.readouterr().err  # tqdm: runs done / total
     assert ds["traj_test_error"].dims == ("d", "snr", "seed", "step")
     assert list(ds.step.values) == list(checkpoint_steps(8, 3))
+    # the same chunks with the same shapes: bitwise equal
     np.testing.assert_array_equal(ds["traj_test_error"].isel(step=-1).values, ref["test_error"].values)
-    np.testing.assert_allclose(ds["traj_w_norm"].isel(step=-1).values, ref["w_norm"].values, rtol=1e-6)
+    # the neuron mean of |w| reduced in float64 (trajectory) vs in float32 (final metric): to rounding
+    assert_close(ds["traj_w_norm"].isel(step=-1).values, ref["w_norm"].values, "float32", err_msg="w_norm")
     for v in ("traj_a_norm", "traj_ratio", "traj_train_loss"):
         assert v in ds
-    _same_numbers(ref, ds)
+    _same_numbers(ref, ds, exact=True)
 
 
 @pytest.mark.parametrize("kwargs, match", [

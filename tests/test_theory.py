@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from benign import theory as th
 
-SETTINGS = settings(max_examples=75, deadline=None)
+SETTINGS = settings(deadline=None)  # examples: the hypothesis profile (tests/conftest.py)
 ORDER = {"harmful": 0, "undetermined": 1, "benign": 2}
 
 ns = st.integers(1, 10_000)

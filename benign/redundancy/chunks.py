@@ -56,6 +56,9 @@ def _parse_readout(readout: Readout, W: int) -> tuple[np.ndarray, np.ndarray, bo
         raise ValueError("readout must be a pair (A, b) or (a, b)") from None
     A = np.asarray(A, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
+    if not (np.all(np.isfinite(A)) and np.all(np.isfinite(b))):
+        raise ValueError("readout contains non-finite values (NaN or inf): its chunk errors would be meaningless "
+                         "(a diverged network?); give a finite readout")
     if A.ndim == 1:
         if A.shape[0] != W or b.size != 1:
             raise ValueError(f"readout: binary a must be ({W},) and b a scalar, got {A.shape}, {b.shape}")
@@ -189,6 +192,10 @@ def chunk_errors(H: ArrayLike, readout: Readout, labels: ArrayLike, sizes: Array
         sizes: chunk sizes in ``[1, W]``. n_draws: chunks per size.
         rng: Generator or seed; the same seed gives the same chunks on train and test data.
         balanced: stratify chunks by preferred class / readout sign (module docstring).
+
+    Raises:
+        ValueError: for non-finite ``H`` or readout (a NaN readout would otherwise give finite,
+            meaningless errors), or sizes, labels or ``n_draws`` out of range.
     """
     H = _as_H(H)
     N, W = H.shape

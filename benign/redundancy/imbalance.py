@@ -15,7 +15,8 @@ the quantity is asymmetric: if B is a function of A then ``Delta(A -> B)`` is sm
 This module re-implements the definition in numpy/scipy (DADApy is deliberately not a
 dependency). Ranks are exact: the cost is O(N^2 (d_A + d_B)) time for the distance matrices,
 O(N^2 log N) for the ranks and O(N^2) memory (a few float64 N x N matrices: about 100 MB at
-N = 2000). Use ``max_points`` to subsample larger data sets.
+N = 2000). Use ``max_points`` to subsample larger data sets: above :data:`MAX_POINTS` inputs the
+function refuses to run unless ``max_points`` is given (``max_points >= N`` accepts the cost).
 
 Ties (duplicated points, or ReLU features with many exact zeros) are handled deterministically
 and symmetrically:
@@ -36,7 +37,12 @@ from numpy.typing import ArrayLike
 from scipy.spatial.distance import cdist
 from scipy.stats import rankdata
 
-__all__ = ["information_imbalance", "neighbour_ranks"]
+__all__ = ["MAX_POINTS", "information_imbalance", "neighbour_ranks"]
+
+#: Largest N computed without an explicit ``max_points`` (peak memory about ``48 N^2`` bytes: 1.2 GB).
+MAX_POINTS = 5000
+#: Bytes per N^2 at the peak: the two distance matrices, two rank matrices and rankdata's temporaries.
+_BYTES_PER_PAIR = 48
 
 
 def _as_points(X: ArrayLike, name: str) -> np.ndarray:
@@ -94,9 +100,9 @@ def information_imbalance(
     Args:
         A: first representation, shape (N, d_A) or (N,), real.
         B: second representation of the same N inputs, shape (N, d_B) or (N,), real.
-        max_points: if given and ``N > max_points``, use a uniformly drawn subset of
-            ``max_points`` inputs (the same rows of A and B). Needed for large N: the cost is
-            O(N^2) memory and O(N^2 log N) time.
+        max_points: if given (an integer >= 3) and ``N > max_points``, use a uniformly drawn
+            subset of ``max_points`` inputs (the same rows of A and B). Needed for large N: the
+            cost is O(N^2) memory and O(N^2 log N) time. Required when ``N > MAX_POINTS``.
         rng: ``numpy.random.Generator`` or integer seed; required only when subsampling.
 
     Returns:
@@ -105,7 +111,8 @@ def information_imbalance(
 
     Raises:
         ValueError: on mismatched numbers of rows, fewer than 3 points, non-finite values,
-            ``max_points < 3``, or subsampling without ``rng``.
+            ``max_points`` not an integer >= 3, subsampling without ``rng``, or
+            ``N > MAX_POINTS`` without ``max_points`` (raised before any allocation).
     """
     XA = _as_points(A, "A")
     XB = _as_points(B, "B")
@@ -113,6 +120,8 @@ def information_imbalance(
         raise ValueError(f"A and B must have the same number of rows, got {XA.shape[0]} and {XB.shape[0]}")
     n = XA.shape[0]
     if max_points is not None:
+        if isinstance(max_points, (bool, np.bool_)) or not isinstance(max_points, (int, np.integer)):
+            raise ValueError(f"max_points must be an integer >= 3 (the number of inputs to keep) or None, got {max_points!r}")
         if max_points < 3:
             raise ValueError(f"max_points must be >= 3, got {max_points}")
         if n > max_points:
@@ -122,6 +131,11 @@ def information_imbalance(
             XA, XB, n = XA[idx], XB[idx], max_points
     if n < 3:
         raise ValueError(f"A must have at least 3 rows (inputs), got {n}")
+    if max_points is None and n > MAX_POINTS:
+        gib = _BYTES_PER_PAIR * float(n) ** 2 / 2**30
+        raise ValueError(f"A and B have N={n} inputs, more than MAX_POINTS={MAX_POINTS} without max_points: the exact "
+                         f"ranks need about {gib:.1f} GiB. Give max_points={MAX_POINTS} and rng=SEED to subsample, "
+                         f"or max_points={n} to accept the cost")
     DA, DB = _distances(XA), _distances(XB)
     RA = rankdata(DA, axis=1, method="average")
     RB = rankdata(DB, axis=1, method="average")

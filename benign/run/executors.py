@@ -9,12 +9,16 @@ one after the other in this process; each chunk's batch is
   spread over every local JAX device by :func:`benign.run.batch.run_group`.
 - :func:`ray_executor` submits one Ray task per chunk (``ray`` is an optional extra:
   ``pip install benign[ray]``). Ray re-runs a task whose worker died (``max_retries``); results are
-  pure functions of the configs, so a retried chunk gives the same numbers.
+  pure functions of the configs, so a retried chunk has the same keys, data and initialisation, and
+  numbers equal to rounding (a worker on another machine may run a differently optimised program).
+
+A chunk computed by any executor has the same keys, data and initialisation as the same runs in
+:func:`benign.simulate`; its numbers are equal to rounding (XLA does not promise bitwise-equal
+floats across batch shapes, devices or machines).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
@@ -55,7 +59,7 @@ def run_chunk(configs: Sequence[Config], size: int, trajectories: bool) -> dict[
     """Run ``configs`` (same static fields) as one batch padded to ``size`` runs.
 
     Returns name -> array with leading axis ``len(configs)``: every final metric of
-    :func:`benign.simulate.final_metrics` (and the last value of any extra scalar trajectory) and,
+    :func:`benign.run.result.final_metrics` (and the last value of any extra scalar trajectory) and,
     if ``trajectories``, ``traj_<name>`` arrays (len(configs), K) of per-checkpoint scalars.
     """
     n = len(configs)
@@ -93,20 +97,11 @@ def local_executor(tasks: Sequence[Task], fn: Callable[[Task], dict] = run_task)
         yield task, fn(task)
 
 
-def _ray_worker(task: Task) -> dict[str, np.ndarray]:
+def _ray_worker(task: Task, fn: Callable[[Task], dict] = run_task) -> dict[str, np.ndarray]:
     # A fresh worker process imports benign (and so enables x64) before computing.
     import benign  # noqa: F401
 
-    hook = os.environ.get("BENIGN_TEST_TASK_HOOK")
-    if hook:  # tests only: lets a test observe (and kill) the worker running a task
-        with open(hook, "a") as fh:
-            fh.write(f"{os.getpid()} {int(task.index[0])}\n")
-        delay = float(os.environ.get("BENIGN_TEST_TASK_DELAY", "0"))
-        if delay:
-            import time
-
-            time.sleep(delay)
-    return run_task(task)
+    return fn(task)
 
 
 def ray_executor(
@@ -116,6 +111,7 @@ def ray_executor(
     max_in_flight: int | None = None,
     num_cpus_per_task: float = 1.0,
     init_kwargs: dict[str, Any] | None = None,
+    fn: Callable[[Task], dict] = run_task,
 ) -> Iterator[tuple[Task, dict]]:
     """Run ``tasks`` as Ray tasks (one per chunk), yielding each as soon as it finishes.
 
@@ -125,6 +121,8 @@ def ray_executor(
     exception raised by the computation itself is not retried and propagates).
     max_in_flight: at most this many submitted, unfinished tasks (default: 2 x cluster CPUs), so the
     driver's memory stays bounded on huge sweeps.
+    fn: what a worker computes for a task (default :func:`run_task`); a picklable callable
+    ``Task -> arrays`` wrapping it, e.g. to log or profile each task on the workers.
     """
     try:
         import ray
@@ -145,7 +143,7 @@ def ray_executor(
     while queue or pending:
         while queue and len(pending) < max_in_flight:
             task = queue.pop()
-            pending[remote.remote(task)] = task
+            pending[remote.remote(task, fn)] = task
         ready, _ = ray.wait(list(pending), num_returns=1)
         for ref in ready:
             task = pending.pop(ref)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..core.config import Config
+from ..theory import laws
 
 
 def final_metrics(cfg: Config, traj: dict[str, np.ndarray], counters: dict[str, int]) -> dict[str, Any]:
@@ -37,12 +38,12 @@ def final_metrics(cfg: Config, traj: dict[str, np.ndarray], counters: dict[str, 
         ratio = w_mean / a_mean if a_mean > 0 else nan
         law = cfg.train_output and cfg.weight_decay == 0 and not diverged and bool(np.all(np.isfinite(a)) and np.all(np.isfinite(wb)))
         if law:
-            Q = q * a**2 / cfg.eta_a - wb**2 / cfg.eta_w
+            Q = laws.conserved_quantity(a, wb, cfg.eta_w, cfg.eta_a, q=q)
             scale = np.maximum(q * a[-1] ** 2 / cfg.eta_a + wb[-1] ** 2 / cfg.eta_w, np.finfo(float).tiny)
             drift = float(np.max(np.abs(Q[-1] - Q[0]) / scale))
-            w_pred = np.sqrt(np.maximum(cfg.eta_w * (q * a[-1] ** 2 / cfg.eta_a - Q[0]), 0.0))
-            ratio_pred = float(np.mean(w_pred)) / a_mean if a_mean > 0 else nan
-            limit = float(np.sqrt(q * cfg.eta_w / cfg.eta_a))
+            w_pred = a[-1] * laws.predicted_ratio(a[-1], Q[0], cfg.eta_w, cfg.eta_a, q=q)  # per neuron |w| the law gives
+            ratio_pred = float(np.nanmean(w_pred)) / a_mean if a_mean > 0 else nan
+            limit = float(laws.limiting_ratio(cfg.eta_w, cfg.eta_a, q=q))
         else:
             drift = ratio_pred = limit = nan
     return dict(

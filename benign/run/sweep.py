@@ -4,16 +4,25 @@
 arguments, groups the runs by their static fields (shapes and structure: one compiled program per
 group), splits each group into chunks of at most ``chunk_size`` runs (the last chunk padded so one
 compile serves every chunk), and returns an ``xarray.Dataset`` with one dimension per grid argument
-plus ``seed``. With ``out=DIR`` each finished chunk is saved at once (see :mod:`benign.store`), so
-re-running the same call after an interruption computes only the missing chunks and ends with the
-same ``DIR/results.nc`` as an uninterrupted run. Every run's random key comes from its
-configuration and seed, never from its position in a batch, so the numbers do not depend on
-``chunk_size`` and equal :func:`benign.simulate` on the same cell.
+plus ``seed``. With ``out=DIR`` each finished chunk is saved at once (see :mod:`benign.run.store`),
+so re-running the same call after an interruption computes only the missing chunks and ends with
+the same ``DIR/results.nc`` (byte for byte) as an uninterrupted run with the same ``chunk_size``.
+Every run's random key comes from its configuration and seed, never from its position in a batch,
+so whatever ``chunk_size`` or executor, a run has the same keys, data and initialisation as
+:func:`benign.simulate` on the same cell, and its numbers are equal to rounding (XLA does not
+promise bitwise-equal floats across batch shapes or devices).
+
+The axis order of ``grid`` is part of a sweep's identity (its dims and the flat run indices of
+the stored chunks follow it): resuming a results directory with the same grid written in another
+key order is refused with a message giving the stored order.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import os
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
@@ -56,42 +65,121 @@ def _plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
+#: Arguments of :func:`benign.make_config` that are not :class:`Config` fields (all real numbers).
+_NUMERIC_ALIASES = ("snr", "mu_norm", "eta", "eta_w", "eta_a")
+
+
+def _expected_kinds(name: str) -> set[str] | None:
+    """What values argument ``name`` takes: a subset of ``{"number", "str", "bool", "none"}``
+    (from :class:`Config`'s annotations), or None for an unknown name (``make_config`` rejects it)."""
+    if name in _NUMERIC_ALIASES:
+        return {"number"}
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    if name not in fields:
+        return None
+    ann = str(fields[name].type)
+    kinds = set()
+    if re.search(r"\b(int|float)\b", ann):
+        kinds.add("number")
+    if re.search(r"\bstr\b", ann):
+        kinds.add("str")
+    if re.search(r"\bbool\b", ann):
+        kinds.add("bool")
+    if "None" in ann:
+        kinds.add("none")
+    return kinds or None
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, (bool, np.bool_)):
+        return "bool"
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return "number"
+    if isinstance(v, str):
+        return "str"
+    return type(v).__name__
+
+
+def _check_value(where: str, name: str, v: Any, allow_none: bool) -> None:
+    """ValueError unless ``v`` has a type argument ``name`` takes (a string where a number is
+    expected, a bool for a number, None in a grid axis ...)."""
+    kinds = _expected_kinds(name)
+    if kinds is None:
+        return
+    if not allow_none:
+        kinds = kinds - {"none"}
+    k = _kind(v)
+    if k not in kinds:
+        want = {"number": "a real number", "str": "a string", "bool": "true/false", "none": "None"}
+        allowed = " or ".join(want[x] for x in sorted(kinds))
+        raise ValueError(f"{where} has {v!r} ({k}): {name} takes {allowed}")
+
+
+def _check_seeds(seeds: Any) -> list[int]:
+    """The seed list of ``seeds`` (a count >= 1 or a list of distinct non-negative integers)."""
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, (bool, np.bool_)):
+        if seeds < 1:
+            raise ValueError(f"seeds={seeds!r} is invalid: give a number of seeds >= 1 or a list of seeds")
+        return list(range(int(seeds)))
+    if isinstance(seeds, (str, bytes, Mapping)) or not isinstance(seeds, (Sequence, np.ndarray, range)):
+        raise ValueError(f"seeds={seeds!r} is invalid: give a number of seeds (an integer >= 1) or a list of integers")
+    bad = [s for s in seeds if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer))]
+    if bad:
+        raise ValueError(f"seeds={seeds!r} is invalid: every seed must be an integer, got {bad[0]!r}")
+    seed_list = [int(s) for s in seeds]
+    if not seed_list or len(set(seed_list)) != len(seed_list):
+        raise ValueError(f"seeds={seeds!r} is invalid: give a non-empty list of distinct integers")
+    return seed_list
+
+
+def _distinct(vals: list) -> bool:
+    """True if no two values are equal (``1`` and ``1.0`` are equal)."""
+    try:
+        return len(set(vals)) == len(vals)
+    except TypeError:  # unhashable values
+        return len(set(map(repr, vals))) == len(vals)
+
+
 def make_plan(grid: Mapping[str, Sequence[Any]], seeds: int | Sequence[int] = 1, **fixed: Any) -> Plan:
     """Validate the sweep and build every run's :class:`Config` before any compute.
 
     A ``fixed`` argument that is also a grid key is overridden by the grid (and left out of the
     stored fixed arguments).
 
-    Raises ``ValueError`` naming the offending grid key or argument.
+    Raises ``ValueError`` naming the offending grid key or argument: an empty grid, an empty axis,
+    ``None`` or a value of the wrong type in an axis (e.g. the string ``"0.1"`` for ``snr``; string
+    axes such as ``activation`` take strings), equal coordinates (``[1, 1.0]``), seeds that are
+    not integers (``"10"``, ``[1.7, 2.2]``), and anything :func:`benign.make_config` refuses.
     """
     if not isinstance(grid, Mapping):
         raise ValueError(f"grid must be a mapping from argument name to a list of values, got {type(grid).__name__}")
+    if not grid:
+        raise ValueError("grid is empty: give at least one argument to sweep, e.g. {'snr': [0.05, 0.1]} "
+                         "(benign.simulate / simulate_batch run single configurations)")
     g: dict[str, list] = {}
     for k, vals in grid.items():
         if not isinstance(k, str):
             raise ValueError(f"grid key {k!r} must be an argument name (str)")
         if k in _RESERVED:
             raise ValueError(f"grid key {k!r} cannot be swept: use seeds=... for seeds and mu_norm/snr for the signal")
-        if isinstance(vals, (str, bytes)) or not isinstance(vals, (Sequence, np.ndarray)) or len(vals) == 0:
+        if isinstance(vals, (str, bytes)) or not isinstance(vals, (Sequence, np.ndarray, range)) or len(vals) == 0:
             raise ValueError(f"grid[{k!r}] must be a non-empty list of values, got {vals!r}")
         vals = [_plain(v) for v in vals]
-        if len(set(map(repr, vals))) != len(vals):
-            raise ValueError(f"grid[{k!r}] has repeated values {vals!r}")
+        for v in vals:
+            if v is None:
+                raise ValueError(f"grid[{k!r}] contains None: give explicit values (a missing value is not replaced by the default)")
+            _check_value(f"grid[{k!r}]", k, v, allow_none=False)
+        if not _distinct(vals):
+            raise ValueError(f"grid[{k!r}] has repeated values {vals!r} (equal coordinates such as 1 and 1.0 count as repeated)")
         g[k] = vals
     if "mu" in fixed:
         raise ValueError("fixed argument 'mu' (a vector) is not supported by sweep; use mu_norm or snr")
-    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise ValueError(f"seeds={seeds!r} is invalid: give a number of seeds >= 1 or a list of seeds")
-        seed_list = list(range(int(seeds)))
-    else:
-        try:
-            seed_list = [int(s) for s in seeds]  # type: ignore[union-attr]
-        except (TypeError, ValueError):
-            raise ValueError(f"seeds={seeds!r} is invalid: give a number of seeds or a list of integers") from None
-        if not seed_list or len(set(seed_list)) != len(seed_list):
-            raise ValueError(f"seeds={seeds!r} is invalid: give a non-empty list of distinct integers")
+    seed_list = _check_seeds(seeds)
     fixed = {k: _plain(v) for k, v in fixed.items() if k not in g}  # a swept argument overrides a fixed one
+    for k, v in fixed.items():
+        _check_value(f"argument {k}", k, v, allow_none=True)
     configs = []
     for vals in itertools.product(*g.values()):
         cell = dict(zip(g, vals))
@@ -107,8 +195,9 @@ def spec_of(plan: Plan, trajectories: bool, theory: str | None) -> dict[str, Any
     """What identifies a sweep's results (the store's fingerprint is taken over it)."""
     from .. import __version__
 
-    return {"format": _store.FORMAT, "version": __version__, "grid": plan.grid, "seeds": plan.seeds,
-            "fixed": plan.fixed, "trajectories": bool(trajectories), "theory": theory}
+    # ``dims`` binds the axis order (the fingerprint sorts mapping keys; chunk indices follow the order)
+    return {"format": _store.FORMAT, "version": __version__, "grid": plan.grid, "dims": list(plan.grid),
+            "seeds": plan.seeds, "fixed": plan.fixed, "trajectories": bool(trajectories), "theory": theory}
 
 
 def make_tasks(plan: Plan, done: np.ndarray, chunk_size: int, trajectories: bool) -> list:
@@ -178,11 +267,17 @@ def sweep(
             ``mu_norm``, ``n``, ``d``, ``m``, ``init_scale``, ``eta``, ``activation`` ...).
         seeds: number of seeds (``0 .. seeds-1``) or a list of seeds.
         out: results directory (created; resumed if it holds this sweep; ``None``: keep in memory).
-        chunk_size: at most this many runs per compiled call (bounds memory); does not change results.
+            The sweep holds an exclusive lock on it: a second process writing the same directory
+            gets a ``StoreError`` naming the holder (pid, host).
+        chunk_size: at most this many runs per compiled call (bounds memory); the numbers are
+            equal to rounding whatever the chunk size (same keys, data and initialisation).
         trajectories: also store per-checkpoint scalar trajectories ``traj_*`` with a ``step`` dim.
         progress: show a tqdm bar (runs done, rate, time left).
         theory: name in ``benign.theory.THEORIES``, ``'auto'`` (see :func:`pick_theory`) or ``None``.
-        on_chunk: called with ``{"done", "total", "chunk", "path"}`` after each chunk is stored.
+        on_chunk: called after each chunk is stored with ``{"done", "total", "chunk", "path",
+            "quarantined"}``; ``quarantined`` lists the damaged chunks found on resume (dicts with
+            ``path``, ``moved_to`` in ``chunks/quarantine/``, ``reason``, ``runs``), whose runs
+            are recomputed (a :class:`benign.run.store.StoreWarning` names each one too).
         executor: where chunks run: ``'local'`` (this process, default), ``'ray'`` (see
             ``benign.executors``; ``executor_options`` go to it) or a callable ``tasks ->
             iterator of (task, arrays)``. Only this process writes the results directory.
@@ -195,19 +290,38 @@ def sweep(
         optional ``traj_*`` (..., step); non-dimension coordinates for derived arguments that vary
         (e.g. ``mu_norm`` when sweeping ``snr``); attrs: constant arguments, ``fixed``/``grid`` as
         JSON, ``benign_version``, ``fingerprint``.
+
+    Raises:
+        ValueError: for invalid arguments (see :func:`make_plan`), ``chunk_size``, ``theory``,
+            ``executor`` or ``out`` (``""``), before any compute or file is created.
+        benign.run.store.StoreError: (a ``ValueError``) when ``out`` is locked by another process
+            (the message names its pid and host), holds another sweep (or the same grid in
+            another key order), or is not a results directory.
+        RuntimeError: when a custom executor returns fewer runs than it was given (the finished
+            chunks are stored; running the sweep again computes the rest).
     """
     from tqdm.auto import tqdm
 
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
         raise ValueError(f"chunk_size={chunk_size!r} is invalid: give an integer >= 1")
+    if out is not None and (not isinstance(out, (str, os.PathLike)) or str(out) == ""):
+        raise ValueError(f"out={out!r} is invalid: give a results directory path, or out=None to keep the results in memory")
     _executor(executor, executor_options)  # validate before any compute
     plan = make_plan(grid, seeds, **fixed)
     theory = pick_theory(plan, theory)
     _check_theory(theory)
     steps = _checkpoints(plan) if trajectories else None
     spec = spec_of(plan, trajectories, theory)
+    if out is None:
+        return _run(plan, spec, None, chunk_size, trajectories, progress, theory, steps, on_chunk, executor, executor_options, tqdm)
+    with _store.open_store(out, spec) as store:  # holds the directory's lock until the end
+        return _run(plan, spec, store, chunk_size, trajectories, progress, theory, steps, on_chunk, executor, executor_options, tqdm)
+
+
+def _run(plan: Plan, spec: dict[str, Any], store: _store.Store | None, chunk_size: int, trajectories: bool,
+         progress: bool, theory: str | None, steps: np.ndarray | None, on_chunk, executor, executor_options, tqdm):
+    """The body of :func:`sweep` once validated (and, with a store, locked)."""
     n_runs = len(plan.configs)
-    store = _store.open_store(out, spec) if out is not None else None
     if store is not None:
         ds = store.read_results()
         if ds is not None:
@@ -218,19 +332,26 @@ def sweep(
         for index, arrays in store.read_chunks(n_runs):
             results[int(index[0])] = {"__index__": index, **arrays}
             done[index] = True
+    quarantined = list(store.quarantined) if store is not None else []
     tasks = make_tasks(plan, done, chunk_size, trajectories)
     bar = tqdm(total=n_runs, initial=int(done.sum()), unit="run", desc="sweep", disable=not progress, dynamic_ncols=True)
     try:
         for task, arrays in _executor(executor, executor_options)(tasks):
             part = np.asarray(task.index, np.int64)
+            if done[part].any():
+                raise RuntimeError(f"the executor returned runs {part[done[part]].tolist()} twice; the stored chunks are kept")
             path = store.write_chunk(part, arrays) if store is not None else None
             results[int(part[0])] = {"__index__": part, **arrays}
             done[part] = True
             bar.update(len(part))
             if on_chunk is not None:
-                on_chunk({"done": int(done.sum()), "total": n_runs, "chunk": len(results), "path": path})
+                on_chunk({"done": int(done.sum()), "total": n_runs, "chunk": len(results), "path": path,
+                          "quarantined": quarantined})
     finally:
         bar.close()
+    if not done.all():
+        kept = " (the finished chunks are stored: run the sweep again to compute the rest)" if store is not None else ""
+        raise RuntimeError(f"the executor returned {int(done.sum())} of {n_runs} runs{kept}")
     ds = assemble(plan, list(results.values()), theory, steps)
     ds.attrs["fingerprint"] = _store.fingerprint(spec)
     if store is not None:

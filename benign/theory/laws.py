@@ -3,7 +3,8 @@
 For a positively homogeneous activation of degree ``q`` (ReLU and leaky ReLU: ``q = 1``; polynomial
 ReLU ``max(0, z)^q``), every neuron satisfies ``q a dL/da = <w, dL/dw>``. Under gradient flow with
 step sizes ``eta_w``, ``eta_a`` the quantity ``Q = q a^2/eta_a - |w|^2/eta_w`` is therefore
-conserved; plain GD changes it by ``O(eta^2)`` per step. See docs/science.md ("Conservation law").
+conserved; plain GD changes it by exactly ``q eta_a |dL/da|^2 - eta_w |dL/dw|^2`` per step (an
+``O(eta)`` fraction of ``Q``'s terms). With a bias, ``w`` is the filter with its bias appended.
 """
 
 from __future__ import annotations
@@ -16,23 +17,28 @@ from ._checks import check as _check
 from ._checks import out as _out
 
 
-def conserved_quantity(a: Any, w_norm: Any, eta_w: Any = 1.0, eta_a: Any = 1.0) -> Any:
-    """``a^2/eta_a - |w|^2/eta_w`` per neuron, conserved by gradient flow [exact, §4.1].
+def _q(q: Any) -> np.ndarray:
+    return _check("q", q, lo=0, lo_open=True)
 
-    Shapes broadcast (e.g. ``a`` and ``w_norm`` of shape ``(2, m)``); float64 out.
+
+def conserved_quantity(a: Any, w_norm: Any, eta_w: Any = 1.0, eta_a: Any = 1.0, q: Any = 1.0) -> Any:
+    """``q a^2/eta_a - |w|^2/eta_w`` per neuron, conserved by gradient flow [exact, §4.1].
+
+    ``q``: the activation's degree of homogeneity (1 for ReLU and leaky ReLU, ``q`` for
+    ``max(0, z)^q``). Shapes broadcast (e.g. ``a`` and ``w_norm`` of shape ``(2, m)``); float64 out.
     """
     a = _check("a", a)
     w = _check("w_norm", w_norm, lo=0)
     ew = _check("eta_w", eta_w, lo=0, lo_open=True)
     ea = _check("eta_a", eta_a, lo=0, lo_open=True)
-    return _out(a**2 / ea - w**2 / ew)
+    return _out(_q(q) * a**2 / ea - w**2 / ew)
 
 
-def limiting_ratio(eta_w: Any, eta_a: Any) -> Any:
-    """``sqrt(eta_w/eta_a)``: the limit of ``|w|/|a|`` once ``a^2 >> |Q0|`` [exact, §4.2]."""
+def limiting_ratio(eta_w: Any, eta_a: Any, q: Any = 1.0) -> Any:
+    """``sqrt(q eta_w/eta_a)``: the limit of ``|w|/|a|`` once ``a^2 >> |Q0|`` [exact, §4.2]."""
     ew = _check("eta_w", eta_w, lo=0, lo_open=True)
     ea = _check("eta_a", eta_a, lo=0, lo_open=True)
-    return _out(np.sqrt(ew / ea))
+    return _out(np.sqrt(_q(q) * ew / ea))
 
 
 def _sqrt_tol(rad: np.ndarray, scale: np.ndarray, rtol: float = 1e-12) -> np.ndarray:
@@ -41,17 +47,19 @@ def _sqrt_tol(rad: np.ndarray, scale: np.ndarray, rtol: float = 1e-12) -> np.nda
         return np.where(rad >= -rtol * scale, np.sqrt(np.maximum(rad, 0.0)), np.nan)
 
 
-def predicted_ratio(a: Any, Q0: Any, eta_w: Any = 1.0, eta_a: Any = 1.0) -> Any:
-    """``|w|/|a|`` implied by conservation of ``Q0 = a^2/eta_a - |w|^2/eta_w`` [exact, §4.2]:
-    ``sqrt(eta_w/eta_a - eta_w Q0 / a^2)``.  NaN where the radicand is negative (inconsistent
-    inputs); ``inf`` for ``a = 0`` with ``Q0 < 0``.  Use the measured ``Q0`` of each neuron.
+def predicted_ratio(a: Any, Q0: Any, eta_w: Any = 1.0, eta_a: Any = 1.0, q: Any = 1.0) -> Any:
+    """``|w|/|a|`` implied by conservation of ``Q0 = q a^2/eta_a - |w|^2/eta_w`` [exact, §4.2]:
+    ``sqrt(q eta_w/eta_a - eta_w Q0 / a^2)``.  NaN where the radicand is negative (inconsistent
+    inputs); ``inf`` for ``a = 0`` with ``Q0 < 0``.  Use the measured ``Q0`` of each neuron and
+    the activation's degree ``q`` (1 for ReLU and leaky ReLU).
     """
     a = _check("a", a)
     q0 = _check("Q0", Q0)
     ew = _check("eta_w", eta_w, lo=0, lo_open=True)
     ea = _check("eta_a", eta_a, lo=0, lo_open=True)
+    qq = _q(q)
     with np.errstate(divide="ignore", invalid="ignore"):
-        lim, corr = ew / ea, ew * q0 / a**2
+        lim, corr = qq * ew / ea, ew * q0 / a**2
         return _out(_sqrt_tol(lim - corr, lim + np.abs(corr)))
 
 
