@@ -8,13 +8,13 @@ for a sweep (the same fits :func:`benign.analysis.compare` reports).
 
 What the figures draw:
 
-- **Phase diagrams** (:func:`heatmap`, :func:`phase_diagram`): the seed median of the test error and
+- **Phase diagrams** (:func:`heatmap`, :func:`phase_diagram`): the seed mean of the test error and
   the fraction of seeds that are benign (``test_error <= p + tol``); the theorem's thresholds
   ``phi = C1`` (benign at and above) and ``phi = C3`` (harmful at and below) as lines with the
   undetermined band between them hatched (calibrated constants when given, else the theory's
   uncalibrated defaults; the legend says which); the measured boundary ``phi = phi*`` (dashed) with
   its confidence interval (dotted), and per-column boundaries with error bars when given.
-- **1-D slices** (:func:`line`): median over seeds with the inter-quartile band; the label-noise
+- **1-D slices** (:func:`line`): mean over seeds with the inter-quartile band; the label-noise
   floor ``p``; the theorem's upper bound ``p + exp(-phi/C2)`` where ``phi >= C1`` and lower bound
   ``p + C4`` where ``phi <= C3``; the thresholds and the measured boundary as vertical lines and bands.
 - **Layer norms** (:func:`layer_norms`) of one run (a :class:`benign.Result`) or a sweep: ``|w|``,
@@ -33,8 +33,8 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-import matplotlib
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 from matplotlib import patheffects
 from matplotlib.lines import Line2D
@@ -150,7 +150,7 @@ def _log_axis(values: np.ndarray) -> bool:
     if len(v) < 3 or v[0] <= 0 or v[-1] / v[0] < 10:
         return False
     lin, geo = np.diff(v), np.diff(np.log(v))
-    return np.std(geo) / np.mean(geo) < np.std(lin) / np.mean(lin)
+    return bool(np.std(geo) / np.mean(geo) < np.std(lin) / np.mean(lin))
 
 
 def _value_ticks(axis, values: np.ndarray, max_ticks: int = 8) -> None:
@@ -262,7 +262,7 @@ def _constants_note(constants: Mapping[str, float] | None, calibrated: bool) -> 
 
 # ----------------------------------------------------------------------------- phase diagrams
 def heatmap(ds, x: str | None = None, y: str | None = None, var: str = "test_error", *, ax=None,
-            kind: str = "median", tol: float | None = None, boundary: BoundaryFit | None = None,
+            kind: str = "mean", tol: float | None = None, boundary: BoundaryFit | None = None,
             boundary_by: "pd.DataFrame | None" = None, constants: Mapping[str, float] | None = None,
             calibrated: bool = False, theory: str | None = None, cmap: str | None = None,
             vmin: float | None = None, vmax: float | None = None, legend: bool = True):
@@ -271,9 +271,10 @@ def heatmap(ds, x: str | None = None, y: str | None = None, var: str = "test_err
     Args:
         ds: a sweep's Dataset.
         x, y: swept dims (default :func:`default_axes`).
-        var: the variable shown with ``kind="median"``.
-        kind: ``"median"`` (seed median of ``var``) or ``"benign"`` (fraction of seeds with
-            ``test_error <= p + tol``).
+        var: the variable shown with ``kind="mean"``.
+        kind: ``"mean"`` (seed mean of ``var``, diverged runs left out: the statistic the cell
+            regimes and calibrated constants of :func:`benign.analysis.compare` use) or ``"benign"``
+            (fraction of seeds with ``test_error <= p + tol``: the labels of the measured boundary).
         tol: benign tolerance (default: ``boundary.tol`` when given, else ``BENIGN_TOL``).
         boundary: measured boundary on ``phi`` (drawn as the curve ``phi = phi*`` with its interval)
             or on ``x``/``y`` (a straight line).
@@ -301,8 +302,8 @@ def _heatmap(ds, x, y, var, *, ax, kind, tol, boundary, boundary_by, constants, 
         x, y = x or dx, y or dy
     if y is None:
         raise ValueError("a heat map needs two swept dims; use line() for one")
-    if kind not in ("median", "benign"):
-        raise ValueError(f"kind={kind!r} is invalid: must be 'median' or 'benign'")
+    if kind not in ("mean", "benign"):
+        raise ValueError(f"kind={kind!r} is invalid: must be 'mean' or 'benign'")
     tol = tol if tol is not None else (boundary.tol if boundary is not None and np.isfinite(boundary.tol) else BENIGN_TOL)
     if ax is None:
         _, ax = plt.subplots(figsize=(6.0, 4.6), constrained_layout=True)
@@ -315,10 +316,10 @@ def _heatmap(ds, x, y, var, *, ax, kind, tol, boundary, boundary_by, constants, 
         cb = plt.colorbar(mesh, ax=ax)
         cb.set_label(f"fraction of {n_seeds} seeds benign\n(test error $\\leq p + {tol:g}$)", fontsize=FONT["label"])
     else:
-        Z = seed_quantiles(ds, var, keep=(y, x), q=(0.5,)).values[0]
+        Z = cell_mean(ds, var, keep=(y, x)).values
         mesh = ax.pcolormesh(xe, ye, Z, cmap=cmap or "viridis", vmin=vmin, vmax=vmax)
         cb = plt.colorbar(mesh, ax=ax)
-        cb.set_label(f"{_label(var)}, median of {n_seeds} seeds", fontsize=FONT["label"])
+        cb.set_label(f"{_label(var)}, mean of {n_seeds} seeds", fontsize=FONT["label"])
     cb.ax.tick_params(labelsize=FONT["tick"])
     for vals, log, ticks, axis, which in ((xs, xlog, xticks, ax.xaxis, "x"), (ys, ylog, yticks, ax.yaxis, "y")):
         if log:
@@ -443,7 +444,7 @@ def phase_diagram(ds, x: str | None = None, y: str | None = None, var: str = "te
                   boundary_by: "pd.DataFrame | None" = None, constants: Mapping[str, float] | None = None,
                   calibrated: bool = False, theory: str | None = None, path: str | Path | None = None,
                   title: str | None = None):
-    """Two panels over ``x`` and ``y``: the seed median of ``var`` and the fraction of seeds benign,
+    """Two panels over ``x`` and ``y``: the seed mean of ``var`` and the fraction of seeds benign,
     both with the theory's thresholds and band and the measured boundary (arguments as
     :func:`heatmap`). One legend below the panels. Saves a PNG at ``path`` if given; returns the Figure."""
     if x is None or y is None:
@@ -452,10 +453,10 @@ def phase_diagram(ds, x: str | None = None, y: str | None = None, var: str = "te
     fig, axes = plt.subplots(1, 2, figsize=(12.5, 5.4), constrained_layout=True)
     kw = dict(tol=tol, boundary=boundary, boundary_by=boundary_by, constants=constants, calibrated=calibrated,
               theory=theory, cmap=None, vmin=None, vmax=None)
-    _, handles = _heatmap(ds, x, y, var, ax=axes[0], kind="median", **kw)
+    _, handles = _heatmap(ds, x, y, var, ax=axes[0], kind="mean", **kw)
     _heatmap(ds, x, y, var, ax=axes[1], kind="benign", **kw)
     n_seeds = ds.sizes.get("seed", 1)
-    axes[0].set_title(f"{_label(var)}: median over {n_seeds} seeds", fontsize=FONT["title"])
+    axes[0].set_title(f"{_label(var)}: mean over {n_seeds} seeds", fontsize=FONT["title"])
     used = tol if tol is not None else (boundary.tol if boundary is not None and np.isfinite(boundary.tol) else BENIGN_TOL)
     axes[1].set_title(f"benign runs (test error $\\leq p + {used:g}$)", fontsize=FONT["title"])
     if handles:  # one legend for both panels, below them
@@ -474,7 +475,7 @@ def line(ds, x: str | None = None, var: str = "test_error", *, hue: str | None =
          boundary: BoundaryFit | None = None, constants: Mapping[str, float] | None = None,
          calibrated: bool = False, theory: str | None = None, label: str | None = None,
          path: str | Path | None = None):
-    """Seed median of ``var`` versus swept dim ``x`` (one line per value of ``hue``) with the
+    """Seed mean of ``var`` versus swept dim ``x`` (one line per value of ``hue``) with the
     inter-quartile band over seeds; for the test error also the theory (label-noise floor ``p``,
     upper bound ``p + exp(-phi/C2)`` where ``phi >= C1``, lower bound ``p + C4`` where ``phi <= C3``,
     the thresholds and the undetermined band) and the measured ``boundary`` (on ``x`` or ``phi``) with
@@ -482,17 +483,18 @@ def line(ds, x: str | None = None, var: str = "test_error", *, hue: str | None =
     x = x or default_axes(ds)[0]
     fig = None
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.4, 4.6), constrained_layout=True)
+        fig, ax = plt.subplots(figsize=(10.5, 4.8), layout="constrained")
     hues = [None] if hue is None else list(ds[hue].values)
     xs = np.asarray(ds[x].values)
-    keep = (x,) if hue is None else (x,)
+    keep = (x,)
     n_seeds = ds.sizes.get("seed", 1)
     for i, h in enumerate(hues):
         sub = ds if h is None else ds.sel({hue: h})
         qs = seed_quantiles(sub, var, keep=keep).values
+        mean = cell_mean(sub, var, keep=keep).values
         color = f"C{i}"
-        lab = label if h is None else f"{_label(hue)} = {h:g}" if isinstance(h, (int, float, np.number)) else f"{hue} = {h}"
-        ax.plot(xs, qs[1], "o-", ms=3.5, color=color, label=(lab or f"measured: median of {n_seeds} seeds"))
+        lab = label if h is None or hue is None else f"{_label(hue)} = {h:g}" if isinstance(h, (int, float, np.number)) else f"{hue} = {h}"
+        ax.plot(xs, mean, "o-", ms=3.5, color=color, label=(lab or f"measured: mean of {n_seeds} seeds"))
         ax.fill_between(xs, qs[0], qs[2], color=color, alpha=0.2, lw=0,
                         label="inter-quartile range over seeds" if i == 0 else None)
     xlog = _is_numeric(xs) and _log_axis(xs)
@@ -509,7 +511,10 @@ def line(ds, x: str | None = None, var: str = "test_error", *, hue: str | None =
         if pred is not None:
             _draw_theory_1d(ax, ds, xf, pred, theory_name(ds, theory), constants, calibrated)
         _draw_boundary_1d(ax, xf, phi, boundary, x)
-    ax.legend(fontsize=FONT["legend"], loc="best")
+    if fig is not None:  # own figure: the legend goes beside the axes, off the data
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside right center", fontsize=FONT["legend"], frameon=False)
+    else:
+        ax.legend(fontsize=FONT["legend"], loc="best")
     return _save(fig, path) if fig is not None else ax
 
 
@@ -548,10 +553,11 @@ def _draw_theory_1d(ax, ds, xf, pred, theory, constants, calibrated) -> None:
         b = xb if np.isfinite(xb) else xf[-1]
         ax.axvspan(min(a, b), max(a, b), facecolor="none", edgecolor=_THEORY["band"], hatch="//", lw=0,
                    alpha=0.5, label="theory: undetermined band", gid="theory_band")
-    for xv, color, sym, key in ((xb, _THEORY["benign"], "C_1", "benign"), (xh, _THEORY["harmful"], "C_3", "harmful")):
+    for xv, color, sym, key, value in ((xb, _THEORY["benign"], "C_1", "benign", thr[1]),
+                                       (xh, _THEORY["harmful"], "C_3", "harmful", thr[0])):
         if np.isfinite(xv):
             ax.axvline(xv, color=color, lw=1.2, ls="-.", gid=f"theory_{key}",
-                       label=f"theory threshold $\\Phi = {sym}$")
+                       label=f"theory threshold $\\Phi = {sym} = {value:.3g}$ ({key} side)")
 
 
 def _draw_boundary_1d(ax, xf, phi, boundary: BoundaryFit | None, x: str) -> None:
@@ -566,7 +572,7 @@ def _draw_boundary_1d(ax, xf, phi, boundary: BoundaryFit | None, x: str) -> None
     est, lo, hi = conv(boundary.estimate), conv(boundary.ci_low), conv(boundary.ci_high)
     if np.isfinite(est):
         ax.axvline(est, color=_MEASURED, lw=1.8, ls="--", gid="measured_boundary",
-                   label=f"measured boundary ({_label(x)} = {est:.3g})")
+                   label=f"measured boundary ${_symbol(x)}^* = {est:.3g}$")
     if np.isfinite(lo) or np.isfinite(hi):
         a = lo if np.isfinite(lo) else xf[0]
         b = hi if np.isfinite(hi) else xf[-1]
@@ -629,7 +635,8 @@ def _layer_norms_run(result):
         with np.errstate(all="ignore"):
             w_pred = laws.predicted_ratio(a, q0[None, :], cfg.eta_w, cfg.eta_a) * a
         axes[2].plot(t, np.nanmean(w_pred, 1) / a.mean(1), color="C3", lw=2, ls="--",
-                     label=r"conservation law from step 0: $|a|\sqrt{\eta_w/\eta_a - \eta_w Q_0/a^2}$", gid="law_ratio")
+                     label=r"conservation law from step 0: $|w| = |a|\sqrt{\eta_w/\eta_a - \eta_w Q_0/a^2}$ per neuron",
+                     gid="law_ratio")
         axes[0].plot(t, np.nanmean(w_pred, 1), color="C3", lw=1.5, ls="--", label="conservation law (mean)", gid="law_w")
         lim = float(laws.limiting_ratio(cfg.eta_w, cfg.eta_a))
         axes[2].axhline(lim, color="0.4", lw=1.2, ls=":", label=rf"limiting ratio $\sqrt{{\eta_w/\eta_a}} = {lim:.3g}$",
@@ -640,7 +647,7 @@ def _layer_norms_run(result):
         ax.set_yscale("log")
         ax.set_xlabel("GD step + 1")
         _style(ax, title)
-        ax.legend(fontsize=FONT["legend"], loc="best")
+        ax.legend(fontsize=FONT["legend"], loc="upper right" if ax is axes[2] else "best")
     fig.suptitle(f"one run: n={cfg.n}, d={cfg.d}, m={cfg.m}, SNR={cfg.snr:.3g}, $a_0$={cfg.init_scale:g}, "
                  f"$\\sigma_0$={cfg.sigma_0:g}, $\\eta_w$={cfg.eta_w:g}, $\\eta_a$={cfg.eta_a:g}"
                  + ("" if cfg.train_output else " (output fixed)"), fontsize=FONT["title"])
@@ -726,7 +733,7 @@ def gamma_rho(ds, by: str | None = None, *, path: str | Path | None = None, sel:
         one = sub if v is None else sub.sel({by: v})
         g = cell_mean(one, "traj_gamma_max", keep=("step",)).values
         r = cell_mean(one, "traj_rho_pos_max", keep=("step",)).values
-        lab = None if v is None else f"{_label(by)} = {v:.3g}"
+        lab = None if v is None or by is None else f"{_label(by)} = {v:.3g}"
         axes[0].plot(steps, g, color=c, label=lab)
         axes[1].plot(steps, r, color=c, label=lab)
         if has_neg:
@@ -830,7 +837,7 @@ def plot_all(ds, outdir: str | Path, fits: "FigureFits | None" = None) -> list[P
         plt.close(phase_diagram(ds, x, y, tol=fits.tol if fits else None, boundary_by=by, path=paths[-1], **kw))
     else:
         paths.append(outdir / f"test_error_{x}.png")
-        plt.close(line(ds, x, path=paths[-1], **kw))
+        plt.close(line(ds, x, path=paths[-1], **kw))  # type: ignore[arg-type]  # a Figure: no ax given
     if "traj_w_norm" in ds and "init_scale" in dims:
         paths.append(outdir / "layer_norms.png")
         plt.close(layer_norms(ds, path=paths[-1]))
@@ -840,5 +847,6 @@ def plot_all(ds, outdir: str | Path, fits: "FigureFits | None" = None) -> list[P
     if fits is not None and fits.by_init is not None and len(fits.by_init):
         s0, d = _param(ds, "sigma_0"), _param(ds, "d")
         paths.append(outdir / "boundary_vs_init.png")
-        plt.close(boundary_vs_init(fits.by_init, init_line=s0 * math.sqrt(d) if s0 and d else None, path=paths[-1]))
+        fig = boundary_vs_init(fits.by_init, init_line=s0 * math.sqrt(d) if s0 and d else None, path=paths[-1])
+        plt.close(fig)  # type: ignore[arg-type]  # a Figure: no ax given
     return paths

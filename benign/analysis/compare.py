@@ -310,7 +310,7 @@ def compare(results: Any, theory: str = "kou2023", *, tol: float = BENIGN_TOL, g
             notes.append(f"scaling fit pools cells over {mixed}; see the trainable table")
     else:
         notes.append("scaling fit skipped: mu_norm missing or constant")
-    trainable = trainable_table(runs, theory, **fit, **constants)
+    trainable = trainable_table(runs, theory, tol=tol, cluster=cluster, ci=ci, **constants)
     if trainable is None:
         notes.append("trainable-output table skipped: no train_output/init_scale runs")
     dynamics = dynamics_summary(df)

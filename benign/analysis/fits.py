@@ -285,7 +285,8 @@ def fit_boundary(x: Any, benign: Any, groups: Any = None, *, axis: str = "x", ci
     keep = np.isfinite(x) & (x > 0) & np.isfinite(y)
     u, y, g = np.log(x[keep]), y[keep], g[keep]
     nb, N = int(y.sum()), int(y.size)
-    base = dict(axis=axis, tol=float(tol), ci=float(ci), n_runs=N, n_benign=nb, cluster=cluster)
+    base: dict[str, Any] = {"axis": axis, "tol": float(tol), "ci": float(ci), "n_runs": N, "n_benign": nb,
+                            "cluster": cluster}
     if nb == 0 or nb == N:
         return BoundaryFit(math.nan, math.nan, math.nan, math.nan, **base, n_clusters=len(np.unique(g)),
                            note="need both benign and non-benign runs")
