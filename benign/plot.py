@@ -265,7 +265,7 @@ def heatmap(ds, x: str | None = None, y: str | None = None, var: str = "test_err
             kind: str = "mean", tol: float | None = None, boundary: BoundaryFit | None = None,
             boundary_by: "pd.DataFrame | None" = None, constants: Mapping[str, float] | None = None,
             calibrated: bool = False, theory: str | None = None, cmap: str | None = None,
-            vmin: float | None = None, vmax: float | None = None, legend: bool = True):
+            vmin: float | None = None, vmax: float | None = None, legend: bool | str = True):
     """Heat map over swept dims ``x`` (horizontal) and ``y``, with the theory drawn on top.
 
     Args:
@@ -283,7 +283,8 @@ def heatmap(ds, x: str | None = None, y: str | None = None, var: str = "test_err
         constants: the theory's constants (``C1``, ``C3`` ...; default: the theory's defaults).
         calibrated: whether ``constants`` are calibrated (legend wording only).
         theory: theory to draw (default :func:`theory_name`).
-        legend: draw the legend (one entry per drawn mark) on the Axes.
+        legend: draw the legend (one entry per drawn mark): ``True`` (inside, best place), ``"below"``
+            (under the Axes), another matplotlib ``loc``, or ``False``.
 
     Returns:
         The Axes. Axis ticks are the swept values.
@@ -291,7 +292,7 @@ def heatmap(ds, x: str | None = None, y: str | None = None, var: str = "test_err
     ax, handles = _heatmap(ds, x, y, var, ax=ax, kind=kind, tol=tol, boundary=boundary, boundary_by=boundary_by,
                            constants=constants, calibrated=calibrated, theory=theory, cmap=cmap, vmin=vmin, vmax=vmax)
     if handles and legend:
-        ax.legend(handles=handles, loc="best", fontsize=FONT["legend"], framealpha=0.85).set_zorder(10)
+        _legend(ax, handles, legend)
     return ax
 
 
@@ -474,12 +475,13 @@ def phase_diagram(ds, x: str | None = None, y: str | None = None, var: str = "te
 def line(ds, x: str | None = None, var: str = "test_error", *, hue: str | None = None, ax=None,
          boundary: BoundaryFit | None = None, constants: Mapping[str, float] | None = None,
          calibrated: bool = False, theory: str | None = None, label: str | None = None,
-         path: str | Path | None = None):
+         legend: bool | str = True, path: str | Path | None = None):
     """Seed mean of ``var`` versus swept dim ``x`` (one line per value of ``hue``) with the
     inter-quartile band over seeds; for the test error also the theory (label-noise floor ``p``,
     upper bound ``p + exp(-phi/C2)`` where ``phi >= C1``, lower bound ``p + C4`` where ``phi <= C3``,
     the thresholds and the undetermined band) and the measured ``boundary`` (on ``x`` or ``phi``) with
-    its interval. Returns the Figure (the Axes when ``ax`` is given)."""
+    its interval. ``legend``: as :func:`heatmap` (on its own figure ``True`` puts it beside the Axes).
+    Returns the Figure (the Axes when ``ax`` is given)."""
     x = x or default_axes(ds)[0]
     fig = None
     if ax is None:
@@ -511,11 +513,23 @@ def line(ds, x: str | None = None, var: str = "test_error", *, hue: str | None =
         if pred is not None:
             _draw_theory_1d(ax, ds, xf, pred, theory_name(ds, theory), constants, calibrated)
         _draw_boundary_1d(ax, xf, phi, boundary, x)
-    if fig is not None:  # own figure: the legend goes beside the axes, off the data
+    if fig is not None and legend is True:  # own figure: the legend goes beside the axes, off the data
         fig.legend(*ax.get_legend_handles_labels(), loc="outside right center", fontsize=FONT["legend"], frameon=False)
-    else:
-        ax.legend(fontsize=FONT["legend"], loc="best")
+    elif legend:
+        _legend(ax, ax.get_legend_handles_labels()[0], legend)
     return _save(fig, path) if fig is not None else ax
+
+
+def _legend(ax, handles: list, where: bool | str) -> None:
+    """A legend of ``handles`` on ``ax``: inside (``True``: best place, or a matplotlib ``loc``) or
+    ``"below"`` the Axes."""
+    if where == "below":
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+                  fontsize=FONT["legend"] - 0.5, frameon=False)
+    else:
+        leg = ax.legend(handles=handles, loc="best" if where is True else where, fontsize=FONT["legend"],
+                        framealpha=0.85)
+        leg.set_zorder(10)
 
 
 def _phi_to_x(xf: np.ndarray, phi: np.ndarray, value: float) -> float:

@@ -32,17 +32,19 @@ def main() -> None:
     from benign.analysis import boundary, figure_fits
 
     fits = figure_fits(tr)  # boundary on phi, calibrated constants, SNR boundary per init scale
-    fixed = boundary(fx, "snr")
-    fig, axes = plt.subplots(1, 3, figsize=(18, 5.2), constrained_layout=True)
+    fixed = boundary(fx, "snr")  # the same fit as figure_fits(fx).boundary, on the SNR axis
+    fx_fits = figure_fits(fx)
+    fig, axes = plt.subplots(1, 3, figsize=(18, 6.6), constrained_layout=True)
     bp.heatmap(tr, "init_scale", "snr", ax=axes[0], boundary=fits.boundary, boundary_by=fits.by_init,
-               constants=fits.constants, calibrated=fits.calibrated, theory=fits.theory)
-    axes[0].set_title(f"(a) trainable output: test error (median of {tr.sizes['seed']} seeds)")
-    bp.line(fx, "snr", ax=axes[1], boundary=fixed, label="fixed output a = 1/m")
+               constants=fits.constants, calibrated=fits.calibrated, theory=fits.theory, legend="below")
+    axes[0].set_title(f"(a) trainable output: test error (mean of {tr.sizes['seed']} seeds)")
+    bp.line(fx, "snr", ax=axes[1], boundary=fixed, constants=fx_fits.constants, calibrated=fx_fits.calibrated,
+            theory=fx_fits.theory, label="fixed output a = 1/m", legend=False)
     for i in (INIT[0], INIT[-1]):
-        q = bp.seed_quantiles(tr.sel(init_scale=i), keep=("snr",), q=(0.5,)).values[0]
-        axes[1].plot(SNR, q, "s--", ms=3, label=f"trainable, init {i:g} (median)")
-    axes[1].set_title("(b) test error versus SNR")
-    axes[1].legend(fontsize=8)
+        axes[1].plot(SNR, bp.cell_mean(tr.sel(init_scale=i), keep=("snr",)).values, "s--", ms=3,
+                     label=f"trainable, init {i:g} (mean)")
+    axes[1].set_title("(b) test error versus SNR (fixed output: theory drawn)")
+    axes[1].legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     bp.boundary_vs_init(fits.by_init, reference=fixed, reference_label="fixed output a = 1/m",
                         init_line=FIXED["sigma_0"] * FIXED["d"] ** 0.5, ax=axes[2])
     axes[2].set_title("(c) boundary SNR versus init scale")
