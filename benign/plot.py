@@ -643,17 +643,17 @@ def _layer_norms_run(result):
         ax.plot(t, v.mean(1), color=color, lw=2.5, label="mean over neurons")
         ax.set_ylabel(f"${name}$")
     ratio = hidden.mean(1) / a.mean(1)
-    axes[2].plot(t, ratio, color="k", lw=2.5, gid="ratio_measured", label=r"measured $\overline{|w|} / \overline{|a|}$ (ratio of mean norms)")
+    axes[2].plot(t, ratio, color="k", lw=2.5, gid="ratio_measured", label=r"measured $\overline{|w|} / \overline{|a|}$")
     if _law_ok(cfg.train_output, cfg.weight_decay, cfg.eta_w, cfg.eta_a):
         q0 = laws.conserved_quantity(a[0], hidden[0], cfg.eta_w, cfg.eta_a)
         with np.errstate(all="ignore"):
             w_pred = laws.predicted_ratio(a, q0[None, :], cfg.eta_w, cfg.eta_a) * a
         axes[2].plot(t, np.nanmean(w_pred, 1) / a.mean(1), color="C3", lw=2, ls="--",
-                     label=r"conservation law from step 0: $|w| = |a|\sqrt{\eta_w/\eta_a - \eta_w Q_0/a^2}$ per neuron",
+                     label=r"law from step 0: $|w| = |a|\sqrt{\eta_w/\eta_a - \eta_w Q_0/a^2}$",
                      gid="law_ratio")
         axes[0].plot(t, np.nanmean(w_pred, 1), color="C3", lw=1.5, ls="--", label="conservation law (mean)", gid="law_w")
         lim = float(laws.limiting_ratio(cfg.eta_w, cfg.eta_a))
-        axes[2].axhline(lim, color="0.4", lw=1.2, ls=":", label=rf"limiting ratio $\sqrt{{\eta_w/\eta_a}} = {lim:.3g}$",
+        axes[2].axhline(lim, color="0.4", lw=1.2, ls=":", label=rf"limit $\sqrt{{\eta_w/\eta_a}} = {lim:.3g}$",
                         gid="limiting_ratio")
     axes[2].set_ylabel("hidden / output norm")
     for ax, title in zip(axes, ("hidden layer", "output layer", "ratio of mean norms")):
