@@ -213,9 +213,10 @@ def plot_cmd(results: Path = typer.Argument(..., help="results directory or .nc 
              out: Optional[Path] = typer.Option(None, "--out", "-o", help="figure directory (default RESULTS/figures)"),
              x: Optional[str] = typer.Option(None, help="horizontal axis (a swept argument)"),
              y: Optional[str] = typer.Option(None, help="vertical axis (a swept argument)"),
-             threshold: float = typer.Option(0.2, help="test-error threshold of the benign panel")) -> None:
-    """Draw every figure that applies to a sweep's results."""
+             tol: float = typer.Option(0.05, help="a run is benign if its test error is <= p + TOL")) -> None:
+    """Draw every figure that applies to a sweep's results, with the theory and the measured boundary."""
     from . import plot as bp
+    from .analysis.compare import figure_fits
     from .run.store import load
 
     try:
@@ -224,11 +225,13 @@ def plot_cmd(results: Path = typer.Argument(..., help="results directory or .nc 
         for name in (x, y):
             if name is not None and name not in bp.grid_dims(ds):
                 raise ValueError(f"--x/--y {name!r} is not a swept dimension; choose from {bp.grid_dims(ds)}")
-        paths = bp.plot_all(ds, figdir, threshold=threshold)
+        fits = figure_fits(ds, tol=tol)
+        paths = bp.plot_all(ds, figdir, fits=fits)
         if x is not None or y is not None:
             dx, dy = bp.default_axes(ds)
             paths.append(figdir / f"phase_{x or dx}_{y or dy}.png")
-            bp.plt.close(bp.phase_diagram(ds, x or dx, y or dy, threshold=threshold, path=paths[-1]))
+            bp.plt.close(bp.phase_diagram(ds, x or dx, y or dy, tol=tol, boundary=fits.boundary, constants=fits.constants,
+                                          calibrated=fits.calibrated, theory=fits.theory, path=paths[-1]))
     except (ValueError, KeyError, OSError) as e:
         _fail(e)
     for p in paths:
@@ -277,9 +280,16 @@ def reproduce_cmd(name: str = typer.Argument(..., help="protocol name, e.g. kou2
         if plot:
             from . import plot as bp
 
+            from .analysis.compare import figure_fits
+
             path = out / "figures" / f"{name}.png"
-            fig = bp.phase_diagram(ds, "d", "mu_norm", threshold=0.2, path=path, title=f"{name} protocol, scale {scale}")
-            typer.echo(f"{path}: boundary Phi = n|mu|^4/(sigma_p^4 d) = {fig.fitted_C:.3g} (fitted at test error 0.2)")
+            fits = figure_fits(ds, "kou2023")
+            bp.phase_diagram(ds, "d", "mu_norm", boundary=fits.boundary, constants=fits.constants, calibrated=fits.calibrated,
+                             theory=fits.theory, path=path, title=f"{name} protocol, scale {scale}")
+            b = fits.boundary
+            typer.echo(f"{path}: " + ("no measured boundary (phi undefined)" if b is None else
+                       f"measured boundary Phi = n|mu|^4/(sigma_p^4 d) = {b.estimate:.3g} "
+                       f"(95% CI [{b.ci_low:.3g}, {b.ci_high:.3g}]; benign: test error <= p + {fits.tol:g})"))
     except (ValueError, KeyError, OSError) as e:
         _fail(e)
 

@@ -9,7 +9,8 @@ with eta = 0.1), then writes
     results/main/report.txt          agreement with the theory (benign.analysis.compare)
 
 and prints the agreement summary. The theory's phase variable is Phi = n |mu|^4 / (sigma_p^4 d)
-= n d SNR^4; the dashed curve is Phi = C with C fitted at test error 0.2. A few minutes at most on a
+= n d SNR^4; the dashed curve is the measured boundary Phi* (benign: test error <= p + 0.05) with its
+CI, beside the theory's thresholds. A few minutes at most on a
 2-core CPU (less when re-run: compiled programs are cached).
 
     python experiments/main.py [--out results/main]
@@ -42,14 +43,19 @@ def main() -> None:
     t0 = time.perf_counter()
     ds = sweep({"n": N, "snr": SNR}, seeds=4, out=str(args.out), progress=not args.no_progress, **FIXED)
     print(f"sweep {dict(ds.sizes)} done in {time.perf_counter() - t0:.1f} s -> {args.out / 'results.nc'}")
-    fig = bp.phase_diagram(ds, "n", "snr", threshold=0.2,
+    from benign.analysis import figure_fits
+
+    fits = figure_fits(ds, "kou2023")
+    fig = bp.phase_diagram(ds, "n", "snr", boundary=fits.boundary, constants=fits.constants, calibrated=fits.calibrated,
+                           theory=fits.theory,
                            title="Trainable two-layer ReLU CNN (d=300, m=10, p=0.1, init 0.1): test error over n and SNR")
     png = args.out / "phase_diagram.png"
     fig.savefig(png, dpi=120)
     if args.docs:
         fig.savefig(ROOT / "docs" / "figures" / "main_phase_diagram.png", dpi=120)
-    C = fig.fitted_C
-    print(f"heat map: {png}; boundary n|mu|^4/(sigma_p^4 d) = C with C = {C:.3g} "
+    b = fits.boundary
+    C = b.estimate
+    print(f"heat map: {png}; measured boundary n|mu|^4/(sigma_p^4 d) = {C:.3g} (95% CI [{b.ci_low:.3g}, {b.ci_high:.3g}]) "
           f"(SNR_crit = (C/(n d))^(1/4): {(C / (N[0] * 300)) ** 0.25:.3f} at n={N[0]}, {(C / (N[-1] * 300)) ** 0.25:.3f} at n={N[-1]})")
     text = report(ds, "kou2023")
     if text:

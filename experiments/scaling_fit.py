@@ -3,7 +3,8 @@
 Fixed-output ReLU model (the Kou et al. 2023 setting, label noise p = 0.1). For every (n, d, sigma_p)
 the signal norm runs over a log grid centred on the Kou scaling ``|mu| ~ sigma_p (d/n)^(1/4)``; each
 run is labelled benign / harmful by its test error, and ``benign.analysis.fit_scaling`` fits
-``log |mu|_crit`` jointly against ``log d``, ``log n`` and ``log sigma_p`` with bootstrap intervals.
+``log |mu|_crit`` jointly against ``log d``, ``log n`` and ``log sigma_p`` with cluster-jackknife
+intervals over seeds.
 Kou predicts slopes (+1/4, -1/4, +1); Cao's polynomial form (``n SNR^q``) would give (+1/2, -1/q, +1).
 
     python experiments/scaling_fit.py [--quick] [--out experiments/data]
@@ -57,8 +58,7 @@ def main() -> None:
     elapsed = time.perf_counter() - t0
     df = analysis.to_frame(results)
     interp = float(np.mean(df["train_error"] == 0))
-    table = analysis.cell_table(df.assign(regime_empirical=analysis.empirical_regime(df["test_error"], df["p"])))
-    fit = analysis.fit_scaling(table, rng=0)
+    fit = analysis.fit_scaling(df)  # per-run labels, jackknife over seeds
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     df.drop(columns=[c for c in df.columns if c == "mu_vec"]).to_csv(out / "scaling_fit.csv", index=False)

@@ -1,9 +1,36 @@
-"""Simulation next to theory: per-cell tables, regime agreement, boundary and scaling fits."""
+"""Simulation next to theory: per-cell tables, regime agreement, boundary and scaling fits.
 
-from .compare import Comparison, cell_table, compare, dynamics_summary, empirical_regime, to_frame, trainable_table
-from .fits import BoundaryFit, calibrate, crossing, fit_boundary, fit_scaling, fit_threshold, logistic_regression
+:mod:`.fits` defines the benign/harmful boundary once (used by :mod:`.compare` and by the figures);
+:mod:`.compare` puts a sweep next to a theory.
+"""
+
+from .compare import (
+    Comparison,
+    FigureFits,
+    cell_table,
+    compare,
+    compare_dataset,
+    dynamics_summary,
+    empirical_regime,
+    figure_fits,
+    to_frame,
+    trainable_table,
+)
+from .fits import (
+    BENIGN_TOL,
+    BoundaryFit,
+    boundaries,
+    boundary,
+    calibrate,
+    fit_boundary,
+    fit_scaling,
+    is_benign,
+    logistic_regression,
+    theory_constants,
+)
 
 __all__ = [
-    "BoundaryFit", "Comparison", "calibrate", "cell_table", "compare", "crossing", "dynamics_summary", "empirical_regime",
-    "fit_boundary", "fit_scaling", "fit_threshold", "logistic_regression", "to_frame", "trainable_table",
+    "BENIGN_TOL", "BoundaryFit", "Comparison", "FigureFits", "boundaries", "boundary", "calibrate", "cell_table",
+    "compare", "compare_dataset", "dynamics_summary", "empirical_regime", "figure_fits", "fit_boundary",
+    "fit_scaling", "is_benign", "logistic_regression", "theory_constants", "to_frame", "trainable_table",
 ]

@@ -1,12 +1,13 @@
-"""Compare simulation results with the theory (science.md §3-4).
+"""Compare simulation results with the theory.
 
 Input: one row per run, as a ``pandas.DataFrame``, a list of objects with ``.to_dict()`` (or
 dicts), or an ``xarray.Dataset`` (dims = swept arguments + ``seed``, data variables = final
 metrics, attrs = fixed arguments).  Needs ``test_error``; uses ``n, d, mu_norm (or snr), sigma_p,
 p, m, q, sigma_0, init_scale, eta_w, eta_a, train_output, activation, diverged, ratio,
 ratio_predicted, conserved_drift`` when present and skips a summary (with a note) otherwise.
-:func:`compare` is the entry point; its pieces are public.  Bootstraps draw only from the ``rng``
-argument (Generator or seed).  numpy/pandas only: logistic regression is a damped Newton solver.
+:func:`compare` is the entry point; its pieces are public.  Every boundary comes from
+:mod:`benign.analysis.fits` (one definition, shared with the figures); intervals are deterministic
+(cluster jackknife over seeds), so no random generator is involved.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ import numpy as np
 import pandas as pd
 
 from .. import theory as th
-from .fits import RNG, BoundaryFit, calibrate, fit_boundary, fit_scaling
+from .fits import BENIGN_TOL, BoundaryFit, boundaries, boundary, calibrate, fit_scaling, is_benign, theory_constants
 
 #: Per-run outputs (averaged per cell); every other column but ``seed`` is a config column.
-METRIC_COLUMNS = ("train_loss", "train_error", "test_error", "test_error_clean", "min_margin",
+METRIC_COLUMNS = ("train_loss", "train_error", "test_error", "test_error_clean", "test_error_se", "min_margin",
                   "diverged", "diverged_step", "w_norm", "a_norm", "ratio", "ratio_predicted",
-                  "conserved_drift", "phi", "regime_theory", "lower_bound", "upper_bound")
+                  "conserved_drift", "phi", "regime_theory", "lower_bound", "upper_bound", "gamma_max",
+                  "gamma_mean", "rho_pos_max", "rho_pos_mean", "rho_neg_min", "rho_neg_mean", "D")
 
 
 def to_frame(results: Any) -> pd.DataFrame:
@@ -78,10 +80,17 @@ def _keys(df: pd.DataFrame, cell_keys: Sequence[str] | None) -> list[str]:
             and not str(c).startswith("cond_")]
 
 
-def cell_table(df: pd.DataFrame, cell_keys: Sequence[str] | None = None) -> pd.DataFrame:
-    """Per-cell means of the numeric metrics over seeds (diverged runs excluded), plus
-    ``n_runs``, ``n_diverged``, ``test_error_sd`` and an integer ``cell`` id (also added to
-    ``df`` in place).  Cells = unique combinations of the config columns present."""
+def cell_table(df: pd.DataFrame, cell_keys: Sequence[str] | None = None, *, tol: float = BENIGN_TOL,
+               gap: float = 0.1) -> pd.DataFrame:
+    """Per-cell summaries over seeds (diverged runs excluded from every statistic but counted).
+
+    Columns: the cell keys; the mean of every numeric metric; ``n_runs``, ``n_diverged``,
+    ``test_error_sd``; the seed spread of the test error ``test_error_median``, ``test_error_q25``,
+    ``test_error_q75``, ``test_error_iqr``; and ``frac_benign`` / ``frac_harmful``: the fraction of the
+    non-diverged seeds with ``test_error <= p + tol`` / ``>= p + gap`` (``p = 0`` without a ``p``
+    column). An integer ``cell`` id is also added to ``df`` in place. Cells = unique combinations of
+    the config columns present.
+    """
     keys = _keys(df, cell_keys)
     for k in keys:  # unhashable values (lists, arrays) -> their repr
         if df[k].dtype == object and df[k].map(lambda v: isinstance(v, (list, dict,
@@ -100,36 +109,47 @@ def cell_table(df: pd.DataFrame, cell_keys: Sequence[str] | None = None) -> pd.D
     table["n_diverged"] = (df.groupby("cell")["diverged"].sum().astype(int)
                            if "diverged" in df.columns else 0)
     if "test_error" in metrics:
-        table["test_error_sd"] = g["test_error"].std()
+        te = g["test_error"]
+        table["test_error_sd"] = te.std()
+        table["test_error_median"] = te.median()
+        table["test_error_q25"], table["test_error_q75"] = te.quantile(0.25), te.quantile(0.75)
+        table["test_error_iqr"] = table.test_error_q75 - table.test_error_q25
+        p = df["p"].to_numpy(float) if "p" in df.columns else 0.0
+        err = vals["test_error"].to_numpy(float)
+        benign = pd.Series(is_benign(err, p, tol), index=df.index)
+        with np.errstate(invalid="ignore"):
+            harmful = pd.Series(np.where(np.isfinite(err), (err >= p + gap).astype(float), np.nan), index=df.index)
+        table["frac_benign"] = benign.groupby(df["cell"]).mean()
+        table["frac_harmful"] = harmful.groupby(df["cell"]).mean()
     return table.reset_index()
 
 
-def trainable_table(table: pd.DataFrame, theory: str = "kou2023", n_boot: int = 200,
-                    ci: float = 0.95, rng: RNG = 0, label_col: str = "regime_empirical",
-                    weight_col: str | None = None,
-                    **constants: float) -> pd.DataFrame | None:
-    """Fitted boundary ``phi_star`` per ``init_scale`` for trainable-output cells, next to the
-    fixed-output fit (``train_output == False`` cells) and the theory's fixed-output band
-    ``[harmful_at, benign_at]``.  ``shift_vs_fixed = phi_star / phi_star(fixed)`` (or vs the
-    band's geometric centre when there are no fixed-output cells).  None if not applicable."""
-    if not {"train_output", "init_scale"} <= set(table.columns) or not table.train_output.any():
+def trainable_table(runs: pd.DataFrame, theory: str = "kou2023", *, tol: float = BENIGN_TOL,
+                    cluster: str = "seed", ci: float = 0.95, **constants: float) -> pd.DataFrame | None:
+    """The boundary ``phi_star`` (:func:`benign.analysis.fits.boundary` on ``phi``) per ``init_scale``
+    of the trainable-output runs, and once for the fixed-output runs (``train_output == False``), next
+    to the theory's fixed-output band ``[harmful_at, benign_at]``.
+
+    ``runs``: one row per run with ``phi``, ``test_error``, ``p``, ``seed``, ``train_output``,
+    ``init_scale``. ``shift_vs_fixed = phi_star / phi_star(fixed)`` (or vs the band's geometric centre
+    when there are no fixed-output runs). None if not applicable.
+    """
+    if not {"train_output", "init_scale"} <= set(runs.columns) or not runs.train_output.any():
         return None
-    rng = np.random.default_rng(rng)
     harm, ben = th.thresholds(theory, **constants)
-    fixed = table[~table.train_output.astype(bool)]
+    trained = runs.train_output.astype(bool)
+    fixed = runs[~trained]
     groups = [("fixed", math.nan, fixed)] if len(fixed) else []
-    trained = table[table.train_output.astype(bool)]
-    groups += [("trainable", s, g) for s, g in trained.groupby("init_scale")]
+    groups += [("trainable", s, g) for s, g in runs[trained].groupby("init_scale")]
     rows = []  # one per (output, init_scale) group
     for kind, scale, g in groups:
-        f = fit_boundary(g, label_col=label_col, weight_col=weight_col, n_boot=n_boot, ci=ci,
-                         rng=rng)
+        f = boundary(g, "phi", tol=tol, cluster=cluster, ci=ci)
         large = math.nan
         if kind == "trainable" and {"sigma_0", "d"} <= set(g.columns):
             large = float(np.mean(np.asarray(th.regime_of_init(g.init_scale.to_numpy(float),
                           g.sigma_0.to_numpy(float), g.d.to_numpy(float))) == "large"))
         rows.append({"output": kind, "init_scale": scale, "frac_large_init": large,
-                     "n_cells": len(g), "phi_star": f.phi_star, "ci_low": f.ci_low,
+                     "n_runs": f.n_runs, "phi_star": f.estimate, "ci_low": f.ci_low,
                      "ci_high": f.ci_high, "note": f.note})
     out = pd.DataFrame(rows)
     ref = out.phi_star.iloc[0] if len(fixed) else math.sqrt(harm * ben)
@@ -168,10 +188,14 @@ def dynamics_summary(df: pd.DataFrame) -> pd.DataFrame | None:
 
 @dataclass(frozen=True, eq=False)
 class Comparison:
-    """Result of :func:`compare`.  ``table``: one row per cell (config, mean metrics,
-    ``regime_empirical``, ``phi``, ``regime_theory``, ``lower_bound``, ``upper_bound``,
-    ``agree``, ``calibrated_lower``/``calibrated_upper``); the rest are the summaries (None where
-    the needed columns were missing, see ``notes``)."""
+    """Result of :func:`compare`.  ``table``: one row per cell (config, mean metrics, seed spread
+    ``test_error_median``/``_q25``/``_q75``/``_iqr``, ``frac_benign``/``frac_harmful``,
+    ``regime_empirical``, ``phi``, ``regime_theory``, ``lower_bound``, ``upper_bound``, ``agree``,
+    ``calibrated_lower``/``calibrated_upper``); ``boundary``: the measured boundary on ``phi``
+    (:func:`benign.analysis.fits.boundary`); ``calibrated``: envelope constants
+    (:func:`benign.analysis.fits.calibrate`; :attr:`constants_calibrated` gives them as the theory's
+    keyword constants); the rest are the summaries (None where the needed columns were missing, see
+    ``notes``)."""
     table: pd.DataFrame
     theory: str
     constants: Mapping[str, float]
@@ -186,20 +210,29 @@ class Comparison:
     notes: tuple[str, ...] = field(default=())
     settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
+    @property
+    def constants_calibrated(self) -> dict[str, float]:
+        """The given constants overridden by the calibrated ones (``C1`` ... ``C4``, defined ones only)."""
+        return {**self.constants, **theory_constants(self.calibrated, self.theory)}
+
     def report(self) -> str:
         """Human-readable multi-section summary."""
         fmt = lambda x: "(skipped)" if x is None or (hasattr(x, "empty") and x.empty) \
             else x.to_string(float_format=lambda v: f"{v:.4g}")  # noqa: E731
         b = self.boundary
+        cols = [c for c in ("frac_benign", "frac_harmful", "test_error_median", "test_error_iqr") if c in self.table]
+        spread = (f"cells: median frac_benign {self.table.frac_benign.median():.3g}; median test-error IQR "
+                  f"{self.table.test_error_iqr.median():.3g} (per-cell columns {cols})") if len(cols) == 4 else ""
         lines = [f"benign: comparison with {self.theory} "
                  f"(constants {dict(self.constants) or 'default'}), {len(self.table)} cells, "
                  f"settings {dict(self.settings)}",
                  f"\n== Regime agreement: {self.agreement:.3f} on {self.n_compared} cells "
-                 "where both are determined", fmt(self.confusion),
-                 "\n== Calibrated boundary (logistic in log phi)",
+                 "where both are determined", fmt(self.confusion), spread,
+                 "\n== Measured boundary: P(test_error <= p + tol) = 1/2, logistic in log phi over runs",
                  "(skipped)" if b is None else
-                 f"phi* = {b.phi_star:.4g}  CI [{b.ci_low:.4g}, {b.ci_high:.4g}]  sharpness "
-                 f"{b.slope:.3g}  ({b.n_benign} benign / {b.n_harmful} harmful) {b.note}",
+                 f"phi* = {b.estimate:.4g}  {b.ci:.0%} CI [{b.ci_low:.4g}, {b.ci_high:.4g}] (jackknife over "
+                 f"{b.n_clusters} {b.cluster}s)  sharpness {b.slope:.3g}  ({b.n_benign} of {b.n_runs} runs "
+                 f"benign) {b.note}",
                  "envelope constants: " + ", ".join(f"{k}={v:.4g}" for k, v in
                                                     self.calibrated.items()),
                  "\n== Scaling of the critical |mu| (d log mu_crit / d log x)", fmt(self.scaling),
@@ -207,23 +240,30 @@ class Comparison:
                  "\n== Layer dynamics: ratio vs conservation prediction", fmt(self.dynamics)]
         if self.notes:
             lines += ["\n== Notes"] + [f"- {n}" for n in self.notes]
-        return "\n".join(lines)
+        return "\n".join(line for line in lines if line != "")
 
     __str__ = report
 
 
-def compare(results: Any, theory: str = "kou2023", *, tol: float = 0.05, gap: float = 0.1,
-            level: str = "cell", n_boot: int = 200, ci: float = 0.95, rng: RNG = 0,
-            cell_keys: Sequence[str] | None = None, **constants: float) -> Comparison:
+def compare(results: Any, theory: str = "kou2023", *, tol: float = BENIGN_TOL, gap: float = 0.1,
+            cluster: str = "seed", ci: float = 0.95, cell_keys: Sequence[str] | None = None,
+            **constants: float) -> Comparison:
     """Compare runs with ``theory`` (see :data:`benign.theory.THEORIES`).
 
-    ``tol``/``gap``: empirical regime thresholds above ``p``.  ``level``: fit boundaries on cell
-    means (``"cell"``) or on individual runs (``"run"``, bootstrap still resamples cells).
-    ``constants`` go to the theory function.  Needs at least ``test_error``.
+    Args:
+        results: runs as a DataFrame, a list of results (``.to_dict()``) or a sweep Dataset.
+        theory: theory name.
+        tol, gap: a run or cell is benign if its test error is ``<= p + tol``, harmful if ``>= p + gap``
+            (cells use their seed mean for the regime agreement; the boundary uses every run).
+        cluster: independent units of the intervals (``"seed"``, ``"cell"`` or ``"run"``; see
+            :func:`benign.analysis.fits.boundary`).
+        ci: nominal coverage of the intervals.
+        cell_keys: columns that define a cell (default: every config column).
+        **constants: absolute constants passed to the theory function.
+
+    Returns:
+        A :class:`Comparison`. Needs at least ``test_error``.
     """
-    if level not in ("cell", "run"):
-        raise ValueError(f"level={level!r} is invalid: must be 'cell' or 'run'")
-    rng = np.random.default_rng(rng)
     df, notes = to_frame(results), []
     if "test_error" not in df.columns:
         raise ValueError("results need a 'test_error' column")
@@ -233,7 +273,7 @@ def compare(results: Any, theory: str = "kou2023", *, tol: float = 0.05, gap: fl
     want = "poly_relu" if theory == "cao2022" else "relu"
     if "activation" in df.columns and (acts := sorted(set(df.activation.astype(str)) - {want})):
         notes.append(f"{theory} assumes activation {want!r}; results include {acts}")
-    table = cell_table(df, cell_keys)
+    table = cell_table(df, cell_keys, tol=tol, gap=gap)
     table["regime_empirical"] = empirical_regime(table.test_error, table.p, tol, gap)
     try:
         pred = th.predict(table, theory, **constants)
@@ -247,29 +287,15 @@ def compare(results: Any, theory: str = "kou2023", *, tol: float = 0.05, gap: fl
     n_cmp = int(det.sum())
     rate = float(table.agree[det].mean()) if n_cmp else math.nan
     confusion = pd.crosstab(table.regime_theory, table.regime_empirical)
-    run_regime = pd.Series(empirical_regime(df.test_error, df.p, tol, gap), index=df.index)
-    if "diverged" in df.columns:
-        run_regime[df.diverged.astype(bool)] = "diverged"
-    counts = pd.crosstab(df.cell, run_regime).reindex(columns=["benign", "harmful"],
-                                                       fill_value=0)
-    for lab in ("benign", "harmful"):
-        table[f"n_{lab}_runs"] = table.cell.map(counts[lab]).fillna(0).astype(int)
-    fit: dict[str, Any] = {"n_boot": n_boot, "ci": ci, "rng": rng}
-    if level == "run":  # per-run labels; identical features within a cell -> binomial counts
-        nd = table.n_benign_runs + table.n_harmful_runs
-        fit_frame = table.assign(frac_benign=table.n_benign_runs / nd.where(nd > 0),
-                                 n_determined=nd)
-        fit |= {"label_col": "frac_benign", "weight_col": "n_determined"}
-    else:
-        fit_frame = table
-    boundary = fit_boundary(fit_frame, **fit) if table.phi.notna().any() else None
-    calibrated = calibrate(table, theory) if boundary is not None else {}
+    runs = df.assign(phi=df.cell.map(table.set_index("cell").phi))
+    fit: dict[str, Any] = {"tol": tol, "cluster": cluster, "ci": ci}
+    bnd = boundary(runs, "phi", **fit) if table.phi.notna().any() else None
+    if bnd is not None and bnd.note:
+        notes.append(f"boundary: {bnd.note}")
+    calibrated = calibrate(table, theory) if bnd is not None else {}
     if calibrated and all(np.isfinite(list(calibrated.values()))):
-        cc = ({"C1": calibrated["benign_at"], "C3": 1 / calibrated["harmful_at"]}
-              if theory == "cao2022" else {"C1": calibrated["benign_at"],
-              "C3": calibrated["harmful_at"], "C2": calibrated["C2"], "C4": calibrated["C4"]})
         try:
-            cal = th.predict(table, theory, **{**constants, **cc})
+            cal = th.predict(table, theory, **{**constants, **theory_constants(calibrated, theory)})
             table["calibrated_lower"], table["calibrated_upper"] = cal.lower_bound, cal.upper_bound
         except ValueError as e:
             notes.append(f"calibrated bounds skipped: {e}")
@@ -278,27 +304,68 @@ def compare(results: Any, theory: str = "kou2023", *, tol: float = 0.05, gap: fl
     q = float(df.q.iloc[0]) if "q" in df.columns and df.q.nunique() == 1 else None
     scaling = None  # stays None when mu_norm does not vary
     if "mu_norm" in df.columns and df.mu_norm.nunique() > 1:
-        scaling = fit_scaling(fit_frame, q=q, **fit)
+        scaling = fit_scaling(runs, q=q, **fit)
         mixed = [c for c in ("train_output", "init_scale") if c in df and df[c].nunique() > 1]
         if mixed:
             notes.append(f"scaling fit pools cells over {mixed}; see the trainable table")
     else:
         notes.append("scaling fit skipped: mu_norm missing or constant")
-    trainable = trainable_table(fit_frame, theory, **fit, **constants)
+    trainable = trainable_table(runs, theory, tol=tol, cluster=cluster, ci=ci, **constants)
     if trainable is None:
         notes.append("trainable-output table skipped: no train_output/init_scale runs")
     dynamics = dynamics_summary(df)
     if dynamics is None:
         notes.append("layer-dynamics summary skipped: no ratio/conserved_drift columns")
     return Comparison(table, theory, MappingProxyType(dict(constants)), rate, n_cmp, confusion,
-                      boundary, MappingProxyType(calibrated), scaling, trainable, dynamics,
-                      tuple(notes), MappingProxyType({"tol": tol, "gap": gap, "level": level,
-                                                      "ci": ci, "n_boot": n_boot}))
+                      bnd, MappingProxyType(calibrated), scaling, trainable, dynamics,
+                      tuple(notes), MappingProxyType({"tol": tol, "gap": gap, "cluster": cluster, "ci": ci}))
 
 
-def compare_dataset(ds: Any, theory: str | None = None) -> Comparison:
+def compare_dataset(ds: Any, theory: str | None = None, **kwargs: Any) -> Comparison:
     """:func:`compare` on a sweep's results dataset (trajectories dropped); the theory defaults to the
-    one the sweep recorded in its attrs, else ``kou2023``."""
+    one the sweep recorded in its attrs, else ``kou2023``. ``kwargs`` go to :func:`compare`."""
     final = ds.drop_dims("step") if "step" in ds.dims else ds
     name = theory or ds.attrs.get("theory") or "kou2023"
-    return compare(final, theory=name if name not in ("none", "") else "kou2023")
+    return compare(final, theory=name if name not in ("none", "") else "kou2023", **kwargs)
+
+
+@dataclass(frozen=True)
+class FigureFits:
+    """What the figures of a sweep draw besides the data (every value fitted in this package).
+
+    Attributes:
+        theory: the theory whose thresholds and bounds are drawn.
+        tol: benign iff ``test_error <= p + tol`` (the fraction-benign panels use it).
+        boundary: the measured boundary on ``phi`` (None where ``phi`` is undefined).
+        constants: the theory's constants to draw, calibrated where a fit exists (empty: defaults).
+        calibrated: whether ``constants`` holds calibrated ``C1`` and ``C3``.
+        by_init: the boundary on the signal axis per ``init_scale`` (:func:`boundaries`), or None.
+        comparison: the full :class:`Comparison`.
+    """
+
+    theory: str
+    tol: float
+    boundary: BoundaryFit | None
+    constants: Mapping[str, float]
+    calibrated: bool
+    by_init: pd.DataFrame | None
+    comparison: Comparison
+
+
+def figure_fits(ds: Any, theory: str | None = None, *, tol: float = BENIGN_TOL, cluster: str = "seed",
+                ci: float = 0.95) -> FigureFits:
+    """Every fit the figures of ``ds`` need, in one call: :func:`compare_dataset` (boundary on ``phi``,
+    calibrated constants) and, when ``init_scale`` and a signal axis (``snr``/``mu_norm``) are swept,
+    the boundary on that axis per ``init_scale`` (trainable-output runs only when both kinds exist)."""
+    comp = compare_dataset(ds, theory, tol=tol, cluster=cluster, ci=ci)
+    cal = theory_constants(comp.calibrated, comp.theory)
+    by_init = None
+    dims = [str(d) for d in getattr(ds, "dims", ()) if d not in ("seed", "step")]
+    signal = next((d for d in ("snr", "mu_norm") if d in dims), None)
+    if signal is not None and "init_scale" in dims:
+        runs = to_frame(ds.drop_dims("step") if "step" in ds.dims else ds)
+        if "train_output" in runs.columns and runs.train_output.nunique() > 1:
+            runs = runs[runs.train_output.astype(bool)]
+        by_init = boundaries(runs, signal, "init_scale", tol=tol, cluster=cluster, ci=ci)
+    return FigureFits(comp.theory, tol, comp.boundary, MappingProxyType(comp.constants_calibrated),
+                      {"C1", "C3"} <= set(cal), by_init, comp)

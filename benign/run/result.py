@@ -133,6 +133,128 @@ class Result:
             f"test_error_clean={self.test_error_clean:.4f}, diverged={self.diverged})"
         )
 
+    def to_xarray(self):
+        """The run as an ``xarray.Dataset``; :meth:`save` writes it and :meth:`load` reads it back.
+
+        Variables (all with ``long_name`` and ``units`` attributes):
+
+        - ``traj_<name>``: every trajectory, over ``step`` (scalars, e.g. ``traj_test_error``) or over
+          ``(step, j, r)`` (per neuron: ``traj_w_norm``, ``traj_a``, ``traj_b``, ``traj_D``);
+        - every final metric (``test_error``, ``ratio``, ``diverged`` ...) as a 0-d variable;
+        - ``param_W`` ``(j, r, feature)``, ``param_a``, ``param_b`` ``(j, r)`` when the run kept its
+          parameters.
+
+        Coordinates: ``step`` (int64), ``j`` (class sign +1/-1), ``r`` (0..m-1), ``feature`` (0..d-1).
+        Attributes: every configuration field (``None`` as ``""``, bools as 0/1), ``config_json`` (the
+        exact configuration) and ``benign_version``. Arrays keep their dtypes.
+
+        Example:
+            >>> r = benign.simulate(n=10, d=30, m=3, steps=20)  # doctest: +SKIP
+            >>> r.to_xarray()["traj_w_norm"].dims  # doctest: +SKIP
+            ('step', 'j', 'r')
+        """
+        import json
+
+        import xarray as xr
+
+        from .. import __version__
+        from .variables import describe
+
+        cfg = self.config
+        data: dict[str, Any] = {}
+        for name, v in self.trajectory.items():
+            v = np.asarray(v)
+            if v.ndim == 3 and v.shape[1:] == (2, cfg.m):
+                dims: tuple[str, ...] = ("step", "j", "r")
+            else:
+                dims = ("step", *(f"traj_{name}_dim{i}" for i in range(1, v.ndim)))
+            data[f"traj_{name}"] = xr.Variable(dims, v, describe(f"traj_{name}"))
+        for name in METRICS:
+            value = getattr(self, name)
+            attrs = describe(name)
+            if name in ("w_norm", "a_norm"):
+                attrs["long_name"] += ", mean over neurons"
+            if value is None:
+                attrs["is_none"] = 1
+                value = np.nan
+            arr = np.asarray(value)
+            data[name] = xr.Variable(tuple(f"{name}_dim{i}" for i in range(arr.ndim)), arr, attrs)
+        if self.params is not None:
+            for name, v in self.params.items():
+                v = np.asarray(v)
+                dims = ("j", "r", "feature")[: v.ndim] if v.shape[:2] == (2, cfg.m) else tuple(f"param_{name}_dim{i}" for i in range(v.ndim))
+                data[f"param_{name}"] = xr.Variable(dims, v, describe(f"param_{name}"))
+        coords = {"step": xr.Variable("step", np.asarray(self.steps, np.int64), describe("step")),
+                  "j": xr.Variable("j", np.array([1, -1], np.int64), describe("j")),
+                  "r": xr.Variable("r", np.arange(cfg.m, dtype=np.int64), describe("r"))}
+        if any("feature" in v.dims for v in data.values()):
+            coords["feature"] = xr.Variable("feature", np.arange(cfg.d, dtype=np.int64), describe("feature"))
+        fields = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
+        attrs: dict[str, Any] = {k: (int(v) if isinstance(v, (bool, np.bool_)) else "" if v is None else v)
+                                 for k, v in fields.items() if k != "mu_vec"}
+        attrs["snr"] = cfg.snr
+        attrs["config_json"] = json.dumps({k: (list(v) if isinstance(v, tuple) else v) for k, v in fields.items()})
+        attrs["benign_version"] = __version__
+        attrs["has_params"] = int(self.params is not None)
+        return xr.Dataset(data, coords=coords, attrs=attrs)
+
+    def save(self, path) -> None:
+        """Write the run (configuration, trajectories, final metrics and parameters) as a netCDF
+        file (:meth:`to_xarray` through :func:`benign.run.store.save_netcdf`); read it with :meth:`load`."""
+        from .store import save_netcdf
+
+        save_netcdf(self.to_xarray(), path)
+
+    @classmethod
+    def load(cls, path) -> "Result":
+        """Read a run written by :meth:`save`: the same configuration, steps, trajectories, final
+        metrics and parameters (dtypes kept).
+
+        Raises:
+            ValueError: the file is not a saved run, or it lacks a field this version needs.
+        """
+        import json
+
+        import xarray as xr
+
+        from .store import netcdf_engine
+
+        with xr.open_dataset(path, engine=netcdf_engine()) as ds:
+            ds = ds.load()
+        if "config_json" not in ds.attrs:
+            raise ValueError(f"{path} is not a saved benign.Result (no 'config_json' attribute)")
+        raw = json.loads(ds.attrs["config_json"])
+        names = {f.name for f in dataclasses.fields(Config)}
+        unknown = sorted(set(raw) - names)
+        if unknown:
+            raise ValueError(f"{path} has configuration fields {unknown} that this version does not know")
+        if raw.get("mu_vec") is not None:
+            raw["mu_vec"] = tuple(raw["mu_vec"])
+        cfg = Config(**raw)
+        trajectory = {str(k)[5:]: ds[k].values for k in ds.data_vars if str(k).startswith("traj_")}
+        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        metrics: dict[str, Any] = {}
+        missing = [m for m in METRICS if m not in ds]
+        if missing:
+            raise ValueError(f"{path} lacks the final metrics {missing}")
+        for name in METRICS:
+            var = ds[name]
+            if var.attrs.get("is_none"):
+                metrics[name] = None
+                continue
+            v = var.values
+            if v.ndim:
+                metrics[name] = v
+            else:
+                kind = str(types.get(name, "float"))
+                cast = bool if kind.startswith("bool") else int if kind.startswith("int") else float
+                metrics[name] = cast(v.item())
+        params = None
+        if ds.attrs.get("has_params", 0):
+            params = {str(k)[6:]: ds[k].values for k in ds.data_vars if str(k).startswith("param_")}
+        return cls(config=cfg, steps=np.asarray(ds["step"].values, np.int64), trajectory=trajectory,
+                   params=params, **metrics)
+
 
 #: Names of the final metrics, in :class:`Result` field order.
 METRICS = tuple(f.name for f in dataclasses.fields(Result) if f.name not in ("config", "steps", "trajectory", "params"))

@@ -403,13 +403,15 @@ def _theory_vars(plan: Plan, theory: str | None, cells: list[Config]) -> tuple[d
 def assemble(plan: Plan, chunks: list[dict[str, np.ndarray]], theory: str | None, steps: np.ndarray | None):
     """Build the labelled ``xarray.Dataset`` from finished chunks (each with an ``__index__`` array).
 
-    The result depends only on the per-run numbers, never on how the runs were chunked.
+    The result depends only on the per-run numbers, never on how the runs were chunked. Every variable
+    and coordinate carries ``long_name`` and ``units`` attributes (:func:`benign.run.variables.describe`).
     """
     import json
 
     import xarray as xr
 
     from .. import __version__
+    from .variables import describe
 
     n_runs, shape, dims = len(plan.configs), plan.shape, plan.dims
     chunks = sorted(chunks, key=lambda c: int(c["__index__"][0]))
@@ -454,4 +456,7 @@ def assemble(plan: Plan, chunks: list[dict[str, np.ndarray]], theory: str | None
             attrs[key] = _attr(vals[0])
         else:
             coords[key] = (grid_dims, _coord(vals).reshape(shape[:-1]))
-    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    for name in ds.variables:  # long_name / units on every variable and coordinate
+        ds[name].attrs = {**describe(str(name), sweep=True), **ds[name].attrs}
+    return ds
