@@ -17,7 +17,7 @@ TINY = dict(n=10, d=30, m=3, steps=30, n_checkpoints=5)
 
 @pytest.fixture(scope="module")
 def result() -> Result:
-    return benign.simulate(**TINY, snr=0.3, init_scale=0.05, bias=True, seed=2)
+    return benign.simulate(**TINY, snr=0.3, init_scale=0.05, bias=True, seed=2, return_params=True)
 
 
 def _described(ds: xr.Dataset) -> None:

@@ -43,18 +43,20 @@ LONG_NAMES: dict[str, str] = {
     "a": "output weight a_{j,r} (signed)",
     "b": "filter bias b_{j,r}",
     "D": "a^2 - |w|^2 - b^2 per neuron",
-    "ratio": "hidden/output norm ratio |w_{j,r}| / |a_{j,r}|, mean over neurons",
-    "ratio_predicted": "hidden/output ratio predicted by the conservation law, mean over neurons",
-    "conserved_drift": "largest relative drift of the conserved quantity a^2/eta_a - |w|^2/eta_w",
-    "diverged": "1 if the training loss became non-finite",
-    "diverged_step": "first step with a non-finite loss (-1: none)",
+    "ratio": "hidden/output ratio of the mean norms: mean |w_{j,r}| / mean |a_{j,r}|",
+    "ratio_predicted": "ratio of mean norms the conservation law gives at the final |a_{j,r}|",
+    "ratio_limit": "limiting hidden/output ratio sqrt(q eta_w / eta_a)",
+    "conserved_drift": "largest relative drift of the conserved quantity q a^2/eta_a - |w|^2/eta_w",
+    "diverged": "1 if the training objective became non-finite",
+    "diverged_step": "first step with a non-finite objective (-1: none)",
+    "stopped_step": "step at which the stopping rule fired (-1: never)",
     "gamma_max": "largest signal coefficient gamma_{j,r}",
     "gamma_mean": "mean signal coefficient gamma_{j,r}",
     "rho_pos_max": "largest positive noise coefficient rho_{j,r,i}",
     "rho_pos_mean": "mean positive noise coefficient rho_{j,r,i}",
     "rho_neg_min": "smallest negative noise coefficient rho_{j,r,i}",
     "rho_neg_mean": "mean negative noise coefficient rho_{j,r,i}",
-    "steps_to_interpolation": "first step at which every training margin is >= 1 (-1: never)",
+    "steps_to_interpolation": "first step with zero training error, every margin > 0 (-1: never)",
     # theory
     "phi": "theory phase variable Phi",
     "regime_theory": "regime the theory predicts (benign, harmful or undetermined)",
@@ -73,7 +75,7 @@ _SWEEP_MEANS = {"w_norm": "hidden-filter norm |w_{j,r}|, mean over neurons",
                 "a_norm": "output-weight magnitude |a_{j,r}|, mean over neurons",
                 "b": "filter bias b_{j,r}, mean over neurons",
                 "D": "a^2 - |w|^2 - b^2, mean over neurons",
-                "ratio": "|w_{j,r}| / |a_{j,r}|, mean over neurons"}
+                "ratio": "mean |w_{j,r}| / mean |a_{j,r}| (ratio of the mean norms)"}
 
 
 def describe(name: str, *, sweep: bool = False) -> dict[str, Any]:
