@@ -291,10 +291,10 @@ def final_frame(ds: Any):
     repeated on each of the cell's runs). Trajectories (anything over ``step``) and other
     non-run dimensions are left out.
     """
+    import json
+
     import pandas as pd
     import xarray as xr
-
-    import json
 
     try:
         grid = list(json.loads(ds.attrs["grid"]))

@@ -13,8 +13,9 @@ boundary ``Phi = C`` uses the ``C`` that best separates the measured benign cell
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import matplotlib
 import matplotlib.pyplot as plt

@@ -37,8 +37,9 @@ def main() -> None:
         import time
 
         from _common import DATA
-        from benign.run.store import save_netcdf
+
         from benign.protocols.kou2023 import reproduce_fast
+        from benign.run.store import save_netcdf
 
         t0 = time.perf_counter()
         ds = reproduce_fast(scale)

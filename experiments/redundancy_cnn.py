@@ -59,14 +59,18 @@ from scipy.spatial.distance import cdist  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import benign  # noqa: E402
-from benign.core import dense, model  # noqa: E402
-from benign.core import keys  # noqa: E402
+from benign.core import dense, keys, model  # noqa: E402
 from benign.core.dynamics import Hyper, setup_run  # noqa: E402
-from benign.redundancy.imbalance import information_imbalance, neighbour_ranks  # noqa: E402
 from benign.redundancy import (  # noqa: E402
-    chunk_errors, chunk_reconstruction, cnn_representation, critical_chunk_size, default_sizes, draw_chunk,
+    chunk_errors,
+    chunk_reconstruction,
+    cnn_representation,
+    critical_chunk_size,
+    default_sizes,
+    draw_chunk,
     neuron_strata,
 )
+from benign.redundancy.imbalance import information_imbalance, neighbour_ranks  # noqa: E402
 
 FIG_DIR = ROOT / "docs" / "figures"
 DATA_DIR = ROOT / "experiments" / "data"

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 import benign
 from benign.core import coef
 from benign.core import dense as dn
-from benign.protocols import kou2023
-from benign.run.final import run_final
 from benign.core.config import make_config
 from benign.core.model import Params
+from benign.protocols import kou2023
+from benign.run.final import run_final
 
 sim = importlib.import_module("benign.run.batch")
 

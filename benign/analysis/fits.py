@@ -7,8 +7,8 @@ numpy/pandas only: the logistic regression is a damped Newton solver; bootstraps
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

@@ -102,7 +102,7 @@ class Config:
         """The output-layer value used when ``train_output=False`` (default ``1/m``)."""
         return 1.0 / self.m if self.output_value is None else float(self.output_value)
 
-    def static(self) -> "Config":
+    def static(self) -> Config:
         """This config with its dynamic fields reset to defaults: a hashable jit-static argument."""
         base = Config()
         return dataclasses.replace(self, mu_vec=None, **{k: getattr(base, k) for k in DYNAMIC_FIELDS})

@@ -8,7 +8,8 @@ configuration (:meth:`Config.cell_hash`), so a run gives the same numbers alone 
 from __future__ import annotations
 
 import functools
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
