@@ -37,7 +37,7 @@ import os
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -141,7 +141,7 @@ def _compile_cache(on: bool) -> str | None:
     return cache.ensure()
 
 
-def _fail(e: BaseException) -> None:
+def _fail(e: BaseException) -> NoReturn:
     if os.environ.get("BENIGN_DEBUG"):
         raise e
     typer.echo(f"error: {e}", err=True)
@@ -149,7 +149,7 @@ def _fail(e: BaseException) -> None:
 
 
 def _run_sweep(kw: dict[str, Any], out: Path, chunk_size: int | None, progress: bool, cache: bool,
-               executor: str = "local", address: str | None = None):
+               executor: str = "local", address: str | None = None) -> Any:
     from .run.sweep import sweep
 
     _compile_cache(cache)
@@ -343,6 +343,7 @@ def reproduce_cmd(name: str = typer.Argument(..., help="protocol name, e.g. kou2
     """Run a published protocol (docs/science.md, "The published protocol") and draw its figure."""
     from .protocols import protocol
 
+    ds: Any
     try:
         grid, seeds, fixed = protocol(name, scale)
         if fast:
@@ -360,7 +361,8 @@ def reproduce_cmd(name: str = typer.Argument(..., help="protocol name, e.g. kou2
 
             path = out / "figures" / f"{name}.png"
             fig = bp.phase_diagram(ds, "d", "mu_norm", threshold=0.2, path=path, title=f"{name} protocol, scale {scale}")
-            typer.echo(f"{path}: boundary Phi = n|mu|^4/(sigma_p^4 d) = {fig.fitted_C:.3g} (fitted at test error 0.2)")
+            C = getattr(fig, "fitted_C", math.nan)
+            typer.echo(f"{path}" + (f": boundary Phi = n|mu|^4/(sigma_p^4 d) = {C:.3g} (fitted at test error 0.2)" if math.isfinite(C) else ""))
     except (ValueError, KeyError, OSError) as e:
         _fail(e)
 
