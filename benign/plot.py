@@ -257,7 +257,7 @@ def layer_norms(ds, by: str = "init_scale", *, path: str | Path | None = None, s
     limiting ratio ``sqrt(eta_w/eta_a)``; crosses mark the neuron-mean ratio predicted by the
     conservation law at the final step. With ``conservation``, dotted curves in the output panel
     show ``|a|`` implied by the measured ``|w|`` through ``|a|^2/eta_a - |w|^2/eta_w = const``
-    (science.md §4.1, applied to the neuron-mean norms)."""
+    (docs/science.md, "Conservation law", applied to the neuron-mean norms)."""
     _need(ds, ("traj_w_norm", "traj_a_norm", "traj_ratio"))
     sub = ds.sel(sel) if sel else ds
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)

@@ -1,6 +1,6 @@
 """(1) The published Kou et al. (2023) heat map: test error over signal norm |mu| and dimension d.
 
-Protocol (science.md §5, `benign reproduce kou2023`): n = 20, m = 10, 100 GD steps with lr 0.1,
+Protocol (docs/science.md, "The published protocol"; `benign reproduce kou2023`): n = 20, m = 10, 100 GD steps with lr 0.1,
 p = 0.1 label flips, sigma_p = 1 isotropic noise, bias, PyTorch-uniform init, mean over patches,
 fixed output layer (a = 1). Left panel: mean test error over seeds; right panel: the map
 thresholded at test error 0.2. The dashed curve is the theory's boundary

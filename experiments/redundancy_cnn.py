@@ -1,4 +1,4 @@
-"""Redundant representations in the two-layer ReLU CNN of this package (issue 6, experiment 1).
+"""Redundant representations in the two-layer ReLU CNN of this package.
 
 Question: does redundancy in the sense of Doimo, Glielmo, Goldt and Laio (NeurIPS 2022) appear
 exactly where overfitting is benign, and how does the output-layer init scale change it?

@@ -429,14 +429,24 @@ def render(template: str, values: dict[str, Any]) -> str:
     return template.format_map({k: view[k] for k in values})
 
 
+FENCE = re.compile(r"^[ \t]*```.*?^[ \t]*```", re.S | re.M)
+
+
+def _in_fence(text: str, pos: int) -> bool:
+    """Whether ``pos`` lies inside a fenced code block (examples of the syntax are left alone)."""
+    return any(f.start() <= pos < f.end() for f in FENCE.finditer(text))
+
+
 def _blocks(text: str):
-    return list(BLOCK.finditer(text))
+    return [m for m in BLOCK.finditer(text) if not _in_fence(text, m.start())]
 
 
 def regenerate(text: str, where: str = "") -> str:
     """``text`` with every numbers block rendered from its summary."""
 
     def sub(m: re.Match) -> str:
+        if _in_fence(text, m.start()):
+            return m.group(0)
         name, template = m["name"], m["template"]
         if not template.strip():
             raise ValueError(f"{where}: numbers block {name!r} has no template")

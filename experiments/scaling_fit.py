@@ -1,4 +1,4 @@
-"""Fit the benign/harmful boundary's scaling law on a real ReLU sweep (issue 4).
+"""Fit the benign/harmful boundary's scaling law on a real ReLU sweep.
 
 Fixed-output ReLU model (the Kou et al. 2023 setting, label noise p = 0.1). For every (n, d, sigma_p)
 the signal norm runs over a log grid centred on the Kou scaling ``|mu| ~ sigma_p (d/n)^(1/4)``; each

@@ -1,4 +1,4 @@
-"""The coefficient engine (benign.core.coef) is the dense engine, to float64 rounding (science.md §4.3)."""
+"""The coefficient engine (benign.core.coef) is the dense engine, to float64 rounding (docs/science.md, "The coefficient engine")."""
 
 from __future__ import annotations
 

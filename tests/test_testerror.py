@@ -1,4 +1,4 @@
-"""The Gaussian test-error estimator (benign.testerror, science.md §4.4) against explicit test sets."""
+"""The Gaussian test-error estimator (benign.core.testerror, docs/science.md, "The Gaussian test-error estimator") against explicit test sets."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Compare simulation results with the theory (science.md §3-4).
+"""Compare simulation results with the theory (docs/science.md, "Theorems" and "Conservation law").
 
 Input: one row per run, as a ``pandas.DataFrame``, a list of objects with ``.to_dict()`` (or
 dicts), or an ``xarray.Dataset`` (dims = swept arguments + ``seed``, data variables = final

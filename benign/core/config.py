@@ -50,9 +50,9 @@ class Config:
 
     Static: ``n, d, m, steps, n_test, n_checkpoints, activation, q, leaky_slope, train_output,
     output_value, output_init, hidden_init, bias, reduce, noise, precision, engine, test_error_method, n_mc``.
-    ``engine``: 'dense' (GD on W), 'coef' (exact GD on signal/noise coefficients, science.md §4.3;
+    ``engine``: 'dense' (GD on W), 'coef' (exact GD on signal/noise coefficients, docs/science.md, "The coefficient engine";
     plain GD only) or 'auto' (coef when it is cheaper and no optax optimizer is given).
-    ``test_error_method``: 'gaussian' (estimator of science.md §4.4 on ``n_mc`` fixed Gaussian points) or
+    ``test_error_method``: 'gaussian' (estimator of docs/science.md, "The Gaussian test-error estimator", on ``n_mc`` fixed Gaussian points) or
     'test_set' (``n_test`` fresh test points).
     Dynamic (batchable): ``mu_norm, init_scale, sigma_p, p, sigma_0, eta_w, eta_a, weight_decay, seed``.
     ``mu_vec`` is an optional signal direction of shape ``(d,)`` (``None``: ``e_1``).

@@ -1,4 +1,4 @@
-"""Test error without a test set: a low-dimensional Gaussian estimator (science.md §4.4).
+"""Test error without a test set: a low-dimensional Gaussian estimator (docs/science.md, "The Gaussian test-error estimator").
 
 For a fresh input with clean label ``y_hat`` the signal patch is ``y_hat * mu`` (deterministic) and
 the filter responses to the noise patch, ``u_{j,r} = <w_{j,r}, xi>``, form a 2m-dimensional Gaussian

@@ -132,7 +132,7 @@ def simulate(*, optimizer=None, return_params: bool = True, **kwargs: Any) -> Re
     ``eta_w``/``eta_a`` (0.1), ``steps`` (1000), ``weight_decay`` (0), ``optimizer`` (an optax
     transformation replacing plain GD). Engine: ``engine`` 'auto' (default: the exact coefficient
     engine when d > n + 1 and no optimizer, else dense) | 'dense' | 'coef'. Test error:
-    ``test_error_method`` 'gaussian' (default: the estimator of science.md §4.4 on ``n_mc`` = 4096
+    ``test_error_method`` 'gaussian' (default: the estimator of docs/science.md, "The Gaussian test-error estimator", on ``n_mc`` = 4096
     points, with ``test_error_se``) | 'test_set' (``n_test`` = 2000 fresh points). Output:
     ``n_checkpoints`` (40), ``precision`` 'float32' | 'float64', ``seed`` (0).
     Every argument is validated before any compute.

@@ -17,7 +17,7 @@ def final_metrics(cfg: Config, traj: dict[str, np.ndarray]) -> dict[str, float]:
 
     ``w_norm``, ``a_norm``, ``ratio``: means over the 2m neurons of ``|w|``, ``|a|``, ``|w|/|a|``.
     ``ratio_predicted``: the ratio implied by conservation of ``Q = a^2/eta_a - |w|^2/eta_w``
-    (science.md §4.1-4.2) at the final ``a``; ``conserved_drift``: max over neurons of
+    (docs/science.md, "Conservation law") at the final ``a``; ``conserved_drift``: max over neurons of
     ``|Q(T) - Q(0)|`` relative to ``a^2/eta_a + |w|^2/eta_w`` at T. Both are NaN where no
     conservation law holds (fixed output layer or weight decay) or the run diverged.
     """
