@@ -36,15 +36,17 @@ def main() -> None:
     if args.fast:
         import time
 
-        from _common import DATA
+        from _common import DATA, compile_cache, refresh_summaries
 
         from benign.protocols.kou2023 import reproduce_fast
         from benign.run.store import save_netcdf
 
+        compile_cache(args)
         t0 = time.perf_counter()
         ds = reproduce_fast(scale)
         print(f"[{name}] {dict(ds.sizes)} in {time.perf_counter() - t0:.1f} s (fast path)")
         save_netcdf(ds[[v for v in (keep or list(ds.data_vars)) if v in ds]], DATA / f"{name}.nc")
+        refresh_summaries(f"{name}.nc")
     else:
         ds = run(name, args, grid, seeds, fixed, keep=keep)
     fig = bp.phase_diagram(ds, "d", "mu_norm", threshold=0.2,
