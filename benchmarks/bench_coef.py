@@ -1,4 +1,4 @@
-"""Benchmark: coefficient engine versus dense engine (science.md §4.3), same runs, same numbers.
+"""Benchmark: coefficient engine versus dense engine (docs/science.md, "The coefficient engine"), same runs, same numbers.
 
 m = 20, 1000 GD steps, n in {20, 100}, d in {1000, 10000}; one run per call (``run_group`` of one
 config, compile excluded by a warm-up call), median wall time of ``--repeats`` calls. Two settings:

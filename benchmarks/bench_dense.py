@@ -2,7 +2,7 @@
 
 Runs B configurations (default 64; n=100, d=1000, m=20, 1000 steps) in one compiled call and prints
 the achieved GFLOP/s next to the measured rate of a large float32 matrix multiply, as a ratio (both
-measured in this run; medians of --repeats). Target (issue 2): ratio >= 0.40.
+measured in this run; medians of --repeats). Target: ratio >= 0.40.
 
 FLOPs counted (multiply-adds x 2): per step the forward pre-activations (n * 2 patches * d * 2m) and
 the filter gradient (same size); per checkpoint the train forward and the test-set projections

@@ -1,4 +1,4 @@
-"""Benchmark: the published Kou et al. (2023) test-error heat map end to end (science.md §5).
+"""Benchmark: the published Kou et al. (2023) test-error heat map end to end (docs/science.md, "The published protocol").
 
 100 |mu| values x 100 d values x 10 seeds = 100,000 runs of 100 GD steps (n = 20, m = 10): data,
 training and Gaussian test error through :func:`benign.protocols.kou2023.heatmap` in one process.

@@ -1,16 +1,17 @@
-"""The ``benign`` command line: sweeps from TOML files, plots, theory comparison, published protocols.
+"""The ``benign`` command line: sweeps from TOML files, plots, theory comparison, exports, published protocols.
 
     benign sweep CONFIG.toml --out DIR     run (or resume) a sweep; DIR/results.nc at the end
                                            (--executor ray [--address ADDR]: chunks on a Ray cluster)
     benign plot DIR                        every applicable figure, PNGs in DIR/figures/
-    benign compare DIR                     agreement report of benign.analysis.compare
+    benign compare DIR [--json]            agreement report of benign.analysis.compare (--json: headline numbers)
+    benign export DIR --csv [--out FILE]   tidy CSV of the final metrics, one row per run
     benign reproduce kou2023 --out DIR     a published protocol (--scale tiny|small|full)
-    benign info                            version, devices, precision
+    benign info                            version, devices, precision, compile cache
 
-A sweep file has a ``[grid]`` table (argument -> list of values, or a range table
-``{start, stop, step}`` / ``{start, stop, num, log}``, log ranges rounded to 6 significant digits),
-a ``[fixed]`` table, ``seeds = N`` (or a list) and optionally ``chunk_size``, ``trajectories`` and
-``theory``::
+The sweep file format is documented in ``docs/cli.md``. In short: a ``[grid]`` table (argument ->
+list of values, or a range table ``{start, stop, step}`` / ``{start, stop, num, log}``, log ranges
+rounded to 6 significant digits), a ``[fixed]`` table, ``seeds = N`` (or a list) and optionally
+``chunk_size``, ``trajectories`` and ``theory``::
 
     seeds = 4
     chunk_size = 128
@@ -23,16 +24,21 @@ a ``[fixed]`` table, ``seeds = N`` (or a list) and optionally ``chunk_size``, ``
 
 Bad input (a malformed file, an unknown key, an invalid value, a foreign results directory) prints
 ``error: ...`` naming the key and exits with status 2, without a traceback.
+
+Only ``typer`` is imported at start-up; every command imports JAX and the rest of the package when it
+runs, so ``benign --help`` answers at once. Commands that compile use the persistent compilation
+cache of :mod:`benign.run.cache` (``--no-compile-cache`` switches it off for the command).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, NoReturn
 
 import typer
 
@@ -163,7 +169,17 @@ def read_config(path: str | os.PathLike) -> dict[str, Any]:
     return out
 
 
-def _fail(e: BaseException) -> None:
+def _compile_cache(on: bool) -> str | None:
+    """Apply the package's compile-cache policy (:func:`benign.run.cache.ensure`), or switch it off."""
+    from .run import cache
+
+    if not on:
+        cache.disable()
+        return None
+    return cache.ensure()
+
+
+def _fail(e: BaseException) -> NoReturn:
     if os.environ.get("BENIGN_DEBUG"):
         raise e
     typer.echo(f"error: {e}", err=True)
@@ -171,12 +187,10 @@ def _fail(e: BaseException) -> None:
 
 
 def _run_sweep(kw: dict[str, Any], out: Path, chunk_size: int | None, progress: bool, cache: bool,
-               executor: str = "local", address: str | None = None):
-    from .run.cache import enable_compile_cache
+               executor: str = "local", address: str | None = None) -> Any:
     from .run.sweep import sweep
 
-    if cache:
-        enable_compile_cache()
+    _compile_cache(cache)
     kw = dict(kw)
     fixed = kw.pop("fixed")
     if chunk_size is not None:
@@ -197,9 +211,9 @@ _ADDRESS = typer.Option(None, help="Ray cluster address (with --executor ray; de
 
 @app.command("sweep")
 def sweep_cmd(config: Path = typer.Argument(..., help="sweep TOML file"), out: Path = _OUT,
-              chunk_size: Optional[int] = typer.Option(None, help="runs per compiled call (overrides the file)"),
+              chunk_size: int | None = typer.Option(None, help="runs per compiled call (overrides the file)"),
               progress: bool = _PROGRESS, cache: bool = _CACHE, executor: str = _EXECUTOR,
-              address: Optional[str] = _ADDRESS) -> None:
+              address: str | None = _ADDRESS) -> None:
     """Run (or resume) the sweep described by CONFIG; results in OUT/results.nc."""
     try:
         ds = _run_sweep(read_config(config), out, chunk_size, progress, cache, executor, address)
@@ -210,9 +224,9 @@ def sweep_cmd(config: Path = typer.Argument(..., help="sweep TOML file"), out: P
 
 @app.command("plot")
 def plot_cmd(results: Path = typer.Argument(..., help="results directory or .nc file"),
-             out: Optional[Path] = typer.Option(None, "--out", "-o", help="figure directory (default RESULTS/figures)"),
-             x: Optional[str] = typer.Option(None, help="horizontal axis (a swept argument)"),
-             y: Optional[str] = typer.Option(None, help="vertical axis (a swept argument)"),
+             out: Path | None = typer.Option(None, "--out", "-o", help="figure directory (default RESULTS/figures)"),
+             x: str | None = typer.Option(None, help="horizontal axis (a swept argument)"),
+             y: str | None = typer.Option(None, help="vertical axis (a swept argument)"),
              tol: float = typer.Option(0.05, help="a run is benign if its test error is <= p + TOL")) -> None:
     """Draw every figure that applies to a sweep's results, with the theory and the measured boundary."""
     from . import plot as bp
@@ -238,10 +252,65 @@ def plot_cmd(results: Path = typer.Argument(..., help="results directory or .nc 
         typer.echo(str(p))
 
 
+def _plain(x: Any) -> Any:
+    """``x`` with numpy/pandas scalars as Python numbers and non-finite floats as ``None`` (JSON-safe)."""
+    import numpy as np
+
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def _records(frame: Any) -> list[dict[str, Any]] | None:
+    """A small DataFrame as a list of row dicts (its index as columns); ``None`` for none or empty."""
+    if frame is None or frame.empty:
+        return None
+    named = [n for n in frame.index.names if n is not None]
+    return _plain(frame.reset_index().to_dict(orient="records") if named else frame.to_dict(orient="records"))
+
+
+def comparison_headline(comp: Any) -> dict[str, Any]:
+    """The headline numbers of a :class:`benign.analysis.Comparison` as a JSON-ready dict.
+
+    Keys: ``theory``, ``constants``, ``settings``, ``n_cells``, ``agreement`` and ``n_compared``
+    (regime agreement on the cells where both regimes are determined), ``confusion`` (theory regime ->
+    empirical regime -> number of cells), ``boundary`` (the fields of
+    :class:`benign.analysis.BoundaryFit`: estimate, CI, sharpness, counts; ``None`` without a fit), ``calibrated`` (envelope constants), ``scaling``, ``trainable`` and
+    ``dynamics`` (the report's tables as lists of rows, ``None`` when skipped) and ``notes``.
+    Non-finite numbers become ``None``.
+    """
+    b = comp.boundary
+    confusion = {str(t): {str(e): int(v) for e, v in row.items()} for t, row in comp.confusion.iterrows()}
+    return _plain({
+        "theory": comp.theory,
+        "constants": dict(comp.constants),
+        "settings": dict(comp.settings),
+        "n_cells": int(len(comp.table)),
+        "agreement": float(comp.agreement),
+        "n_compared": int(comp.n_compared),
+        "confusion": confusion,
+        "boundary": None if b is None else dataclasses.asdict(b),
+        "calibrated": dict(comp.calibrated),
+        "scaling": _records(comp.scaling),
+        "trainable": _records(comp.trainable),
+        "dynamics": _records(comp.dynamics),
+        "notes": list(comp.notes),
+    })
+
+
 @app.command("compare")
 def compare_cmd(results: Path = typer.Argument(..., help="results directory or .nc file"),
-                theory: Optional[str] = typer.Option(None, help="theory name (default: the sweep's)")) -> None:
-    """Print the agreement report between the sweep and the theory."""
+                theory: str | None = typer.Option(None, help="theory name (default: the sweep's)"),
+                as_json: bool = typer.Option(False, "--json", help="print the headline numbers as JSON instead of the report")) -> None:
+    """Print the agreement report between the sweep and the theory (--json: its headline numbers)."""
+    import json
+
     from .run.store import load
 
     try:
@@ -250,25 +319,74 @@ def compare_cmd(results: Path = typer.Argument(..., help="results directory or .
         comp = compare_dataset(load(results), theory)
     except (ValueError, KeyError, OSError) as e:
         _fail(e)
-    typer.echo(comp.report())
+    typer.echo(json.dumps(comparison_headline(comp), indent=2, allow_nan=False) if as_json else comp.report())
+
+
+def final_frame(ds: Any):
+    """The final metrics of a sweep as a tidy ``pandas.DataFrame``, one row per run.
+
+    Columns: the swept dimensions and ``seed`` first, then every coordinate and data variable whose
+    dimensions are among them (per-run metrics, and per-cell quantities such as the theory's ``phi``
+    repeated on each of the cell's runs). Trajectories (anything over ``step``) and other
+    non-run dimensions are left out.
+    """
+    import json
+
+    import pandas as pd
+    import xarray as xr
+
+    try:
+        grid = list(json.loads(ds.attrs["grid"]))
+    except (KeyError, TypeError, ValueError):
+        grid = [d for d in ds.dims if d not in ("seed", "step")]
+    run_dims = [d for d in ds.dims if d in grid or d == "seed"]
+    keep = [v for v in ds.data_vars if set(ds[v].dims) <= set(run_dims)]
+    extra = [c for c in ds.coords if c not in ds.dims and set(ds[c].dims) <= set(run_dims)]
+    sub = xr.Dataset({v: ds[v] for v in keep}).assign_coords({c: ds[c] for c in extra})
+    full = xr.broadcast(sub, xr.Dataset(coords={d: ds[d] for d in run_dims}))[0]
+    frame = full.to_dataframe(dim_order=run_dims).reset_index()
+    cols = run_dims + [c for c in extra if c in frame] + [v for v in keep if v in frame]
+    return pd.DataFrame(frame[cols])
+
+
+@app.command("export")
+def export_cmd(results: Path = typer.Argument(..., help="results directory or .nc file"),
+               csv: bool = typer.Option(True, "--csv", help="write CSV (the one format for now)"),
+               out: Path | None = typer.Option(None, "--out", "-o", help="output file (default RESULTS/final_metrics.csv; '-' for stdout)")) -> None:
+    """Write a sweep's final metrics as a tidy CSV table, one row per run."""
+    from .run.store import load
+
+    try:
+        frame = final_frame(load(results))
+        if out is not None and str(out) == "-":
+            typer.echo(frame.to_csv(index=False), nl=False)
+            return
+        path = out or (results if results.is_dir() else results.parent) / "final_metrics.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=False)
+    except (ValueError, KeyError, OSError) as e:
+        _fail(e)
+    typer.echo(f"{path}: {len(frame)} runs x {frame.shape[1]} columns")
 
 
 @app.command("reproduce")
 def reproduce_cmd(name: str = typer.Argument(..., help="protocol name, e.g. kou2023"), out: Path = _OUT,
                   scale: str = typer.Option("small", help="tiny | small | full (full = the published grid)"),
-                  chunk_size: Optional[int] = typer.Option(None, help="runs per compiled call"),
+                  chunk_size: int | None = typer.Option(None, help="runs per compiled call"),
                   progress: bool = _PROGRESS, cache: bool = _CACHE, executor: str = _EXECUTOR,
-                  address: Optional[str] = _ADDRESS,
+                  address: str | None = _ADDRESS,
                   plot: bool = typer.Option(True, "--plot/--no-plot", help="also draw OUT/figures/NAME.png"),
                   fast: bool = typer.Option(False, "--fast", help="kou2023 only: one d-independent compiled program "
                                             "(benign.protocols.kou2023.heatmap; final metrics only, not resumable; "
                                             "about a minute for the full grid on 2 cores)")) -> None:
-    """Run a published protocol (science.md §5) and draw its figure."""
+    """Run a published protocol (docs/science.md, "The published protocol") and draw its figure."""
     from .protocols import protocol
 
+    ds: Any
     try:
         grid, seeds, fixed = protocol(name, scale)
         if fast:
+            _compile_cache(cache)
             if name != "kou2023":
                 raise ValueError(f"--fast is only available for kou2023, not {name!r}")
             from .protocols.kou2023 import reproduce_fast
@@ -279,7 +397,6 @@ def reproduce_cmd(name: str = typer.Argument(..., help="protocol name, e.g. kou2
         typer.echo(f"{out / 'results.nc'}: {dict(ds.sizes)}")
         if plot:
             from . import plot as bp
-
             from .analysis.compare import figure_fits
 
             path = out / "figures" / f"{name}.png"
@@ -305,8 +422,11 @@ def info_cmd() -> None:
 
     typer.echo(f"benign {benign.__version__} (python {sys.version.split()[0]}, jax {jax.__version__})")
     typer.echo(f"devices: {', '.join(str(d) for d in jax.devices())} (backend {jax.default_backend()})")
-    typer.echo(f"precision: float32 by default, float64 {'available' if jax.config.jax_enable_x64 else 'unavailable'} (precision='float64')")
+    typer.echo("precision: float32 by default, float64 with precision='float64'")
     typer.echo(f"cpu cores: {os.cpu_count()}")
+    from .run import cache
+
+    typer.echo(f"compile cache: {cache.default_path() or 'off'} (set {cache.ENV}=0 to switch it off)")
     try:
         typer.echo(f"netCDF engine: {netcdf_engine()}")
     except ImportError as e:

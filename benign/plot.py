@@ -30,8 +30,9 @@ evaluated by :func:`benign.theory.predict` from the plotted axes and the sweep's
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker
@@ -263,7 +264,7 @@ def _constants_note(constants: Mapping[str, float] | None, calibrated: bool) -> 
 # ----------------------------------------------------------------------------- phase diagrams
 def heatmap(ds, x: str | None = None, y: str | None = None, var: str = "test_error", *, ax=None,
             kind: str = "mean", tol: float | None = None, boundary: BoundaryFit | None = None,
-            boundary_by: "pd.DataFrame | None" = None, constants: Mapping[str, float] | None = None,
+            boundary_by: pd.DataFrame | None = None, constants: Mapping[str, float] | None = None,
             calibrated: bool = False, theory: str | None = None, cmap: str | None = None,
             vmin: float | None = None, vmax: float | None = None, legend: bool | str = True):
     """Heat map over swept dims ``x`` (horizontal) and ``y``, with the theory drawn on top.
@@ -442,7 +443,7 @@ def _errorbars(ax, xs: np.ndarray, table, label: str, color: str = _MEASURED, ma
 
 def phase_diagram(ds, x: str | None = None, y: str | None = None, var: str = "test_error", *,
                   tol: float | None = None, boundary: BoundaryFit | None = None,
-                  boundary_by: "pd.DataFrame | None" = None, constants: Mapping[str, float] | None = None,
+                  boundary_by: pd.DataFrame | None = None, constants: Mapping[str, float] | None = None,
                   calibrated: bool = False, theory: str | None = None, path: str | Path | None = None,
                   title: str | None = None):
     """Two panels over ``x`` and ``y``: the seed mean of ``var`` and the fraction of seeds benign,
@@ -771,7 +772,7 @@ def gamma_rho(ds, by: str | None = None, *, path: str | Path | None = None, sel:
 
 
 # ----------------------------------------------------------------------------- boundary vs init
-def boundary_vs_init(tables: "pd.DataFrame | Mapping[str, pd.DataFrame]", *, by: str = "init_scale",
+def boundary_vs_init(tables: pd.DataFrame | Mapping[str, pd.DataFrame], *, by: str = "init_scale",
                      reference: BoundaryFit | None = None, reference_label: str = "fixed output layer",
                      init_line: float | None = None, ax=None, path: str | Path | None = None):
     """The measured boundary (with its interval) versus the output init scale.
@@ -831,7 +832,7 @@ def _save(fig, path):
     return fig
 
 
-def plot_all(ds, outdir: str | Path, fits: "FigureFits | None" = None) -> list[Path]:
+def plot_all(ds, outdir: str | Path, fits: FigureFits | None = None) -> list[Path]:
     """Every figure that applies to ``ds``, saved as PNGs under ``outdir``; returns their paths.
 
     ``fits`` (from :func:`benign.analysis.figure_fits`) supplies the measured boundaries and the

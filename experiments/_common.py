@@ -2,7 +2,10 @@
 
 Each experiment runs its sweep in a resumable work directory ``results/experiments/<name>/``
 (gitignored; interrupt and re-run to resume), copies the consolidated netCDF file to
-``experiments/data/<name>.nc`` and saves its figure as ``docs/figures/<name>.png``.
+``experiments/data/<name>.nc``, refreshes the summaries that read it
+(``experiments/data/*.summary.json``, see ``experiments/report.py``) and saves its figure as
+``docs/figures/<name>.png``. Every entry point follows the package's compile-cache policy
+(:func:`benign.run.cache.ensure`; ``--no-compile-cache`` switches it off).
 """
 
 from __future__ import annotations
@@ -32,15 +35,32 @@ def parser(doc: str | None) -> argparse.ArgumentParser:
     return p
 
 
+def compile_cache(args: argparse.Namespace) -> str | None:
+    """Apply the package's compile-cache policy, or switch the cache off (``--no-compile-cache``)."""
+    from benign.run import cache
+
+    if getattr(args, "no_compile_cache", False):
+        cache.disable()
+        return None
+    return cache.ensure()
+
+
+def refresh_summaries(*data_files: str) -> None:
+    """Recompute the docs summaries that read these files of experiments/data (see experiments/report.py)."""
+    import report
+
+    for path in report.refresh(data_files):
+        print(f"summary: {path.relative_to(ROOT)}")
+
+
 def run(name: str, args: argparse.Namespace, grid: dict[str, list], seeds: int, fixed: dict[str, Any],
         keep: list[str] | None = None, **kw: Any):
     """Run (or resume) one sweep for experiment ``name``; copy its netCDF file to experiments/data
-    (only the variables in ``keep``, if given, to keep large grids small)."""
-    from benign.run.cache import enable_compile_cache
+    (only the variables in ``keep``, if given, to keep large grids small), and refresh the summaries
+    that read it."""
     from benign.run.sweep import sweep
 
-    if not args.no_compile_cache:
-        enable_compile_cache()
+    compile_cache(args)
     out = (args.work or WORK) / name
     t0 = time.perf_counter()
     ds = sweep(grid, seeds=seeds, out=str(out), progress=not args.no_progress, **kw, **fixed)
@@ -52,6 +72,7 @@ def run(name: str, args: argparse.Namespace, grid: dict[str, list], seeds: int, 
         from benign.run.store import save_netcdf
 
         save_netcdf(ds[[v for v in keep if v in ds]], DATA / f"{name}.nc")
+    refresh_summaries(f"{name}.nc")
     return ds
 
 

@@ -7,7 +7,9 @@ with eta = 0.1), then writes
     results/main/results.nc          the labelled results (xarray; resumable: re-run to finish)
     results/main/phase_diagram.png   test-error heat map + thresholded map, theory boundary on top
     results/main/report.txt          agreement with the theory (benign.analysis.compare)
+    results/main/summary.json        the headline numbers (experiments/report.py's "main" summary)
 
+keeps a copy of the results and the summary in experiments/data/ (main.nc, main.summary.json),
 and prints the agreement summary. The theory's phase variable is Phi = n |mu|^4 / (sigma_p^4 d)
 = n d SNR^4; the dashed curve is the measured boundary Phi* (benign: test error <= p + 0.05) with its
 CI, beside the theory's thresholds. A few minutes at most on a
@@ -22,7 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import ROOT, parser, report
+from _common import DATA, ROOT, compile_cache, parser, report
 
 N = [10, 20, 40, 80, 160]
 SNR = [round(float(s), 4) for s in np.geomspace(0.02, 0.4, 12)]
@@ -35,11 +37,9 @@ def main() -> None:
     p.add_argument("--docs", action="store_true", help="also save the heat map as docs/figures/main_phase_diagram.png")
     args = p.parse_args()
     from benign import plot as bp
-    from benign.run.cache import enable_compile_cache
     from benign.run.sweep import sweep
 
-    if not args.no_compile_cache:
-        enable_compile_cache()
+    compile_cache(args)
     t0 = time.perf_counter()
     ds = sweep({"n": N, "snr": SNR}, seeds=4, out=str(args.out), progress=not args.no_progress, **FIXED)
     print(f"sweep {dict(ds.sizes)} done in {time.perf_counter() - t0:.1f} s -> {args.out / 'results.nc'}")
@@ -61,7 +61,21 @@ def main() -> None:
     if text:
         (args.out / "report.txt").write_text(text + "\n")
         print(text)
+    keep_copy(args.out)
     print(f"total {time.perf_counter() - t0:.1f} s")
+
+
+def keep_copy(out: Path) -> None:
+    """Copy the results to experiments/data/main.nc and save the summary beside both copies."""
+    import shutil
+
+    import report as numbers
+
+    DATA.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(out / "results.nc", DATA / "main.nc")
+    path = numbers.write("main")
+    shutil.copyfile(path, out / "summary.json")
+    print(f"kept: {(DATA / 'main.nc').relative_to(ROOT)}, {path.relative_to(ROOT)}, {out / 'summary.json'}")
 
 
 if __name__ == "__main__":

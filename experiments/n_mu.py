@@ -1,6 +1,6 @@
 """(3) Phase diagram over the number of training points n and the signal norm |mu|, with the fitted boundary.
 
-The Kou et al. (2023) network and training (science.md §5: m = 10, 100 GD steps with lr 0.1,
+The Kou et al. (2023) network and training (docs/science.md, "The published protocol": m = 10, 100 GD steps with lr 0.1,
 p = 0.1, isotropic noise, bias, uniform init, mean over patches, fixed output a = 1) at d = 400,
 for n from 8 to 64, 8 seeds. The measured boundary n |mu|^4 / (sigma_p^4 d) = Phi* is the dashed curve
 |mu| = (Phi* d / n)^(1/4) (benign: test error <= p + 0.05); the printed report fits the slope

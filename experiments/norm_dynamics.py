@@ -4,7 +4,7 @@ Fully trainable two-layer ReLU CNN (n = 20, d = 400, m = 10, sigma_0 = 0.01 so |
 p = 0.1, SNR = 0.2 (benign side), eta = 0.1, 3000 GD steps), output init a(0) = init_scale from
 1e-3 to 3, 4 seeds, 40 log-spaced checkpoints. Figure 1 (norm_dynamics.png): mean |w_{j,r}|,
 mean |a_{j,r}| and the ratio |w|/|a| over training; dotted curves in the middle panel are |a|
-implied by the measured |w| through the conservation law a^2 - |w|^2 = const (science.md §4.1), and
+implied by the measured |w| through the conservation law a^2 - |w|^2 = const (docs/science.md, "Conservation law"), and
 crosses the ratio the law predicts at the end. Figure 2 (norm_dynamics_gamma_rho.png): signal
 learning gamma versus noise memorisation rho (coefficient engine) for the same runs.
 

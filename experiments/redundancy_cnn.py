@@ -1,4 +1,4 @@
-"""Redundant representations in the two-layer ReLU CNN of this package (issue 6, experiment 1).
+"""Redundant representations in the two-layer ReLU CNN of this package.
 
 Question: does redundancy in the sense of Doimo, Glielmo, Goldt and Laio (NeurIPS 2022) appear
 exactly where overfitting is benign, and how does the output-layer init scale change it?
@@ -59,14 +59,22 @@ from scipy.spatial.distance import cdist  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import benign  # noqa: E402
-from benign.core import dense, model  # noqa: E402
-from benign.core import keys  # noqa: E402
+from benign.core import (  # noqa: E402
+    dense,
+    keys,  # noqa: E402
+    model,
+)
 from benign.core.dynamics import Hyper  # noqa: E402
-from benign.redundancy.imbalance import information_imbalance, neighbour_ranks  # noqa: E402
 from benign.redundancy import (  # noqa: E402
-    chunk_errors, chunk_reconstruction, cnn_representation, critical_chunk_size, default_sizes, draw_chunk,
+    chunk_errors,
+    chunk_reconstruction,
+    cnn_representation,
+    critical_chunk_size,
+    default_sizes,
+    draw_chunk,
     neuron_strata,
 )
+from benign.redundancy.imbalance import information_imbalance, neighbour_ranks  # noqa: E402
 
 FIG_DIR = ROOT / "docs" / "figures"
 DATA_DIR = ROOT / "experiments" / "data"

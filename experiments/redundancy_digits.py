@@ -48,11 +48,16 @@ from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402  (ships with scikit-learn)
 
-from benign.redundancy.imbalance import information_imbalance  # noqa: E402
 from benign.redundancy import (  # noqa: E402
-    chunk_errors, chunk_reconstruction, critical_chunk_size, default_sizes, draw_chunk, error_scaling,
+    chunk_errors,
+    chunk_reconstruction,
+    critical_chunk_size,
+    default_sizes,
+    draw_chunk,
+    error_scaling,
     neuron_strata,
 )
+from benign.redundancy.imbalance import information_imbalance  # noqa: E402
 
 F32 = jnp.float32
 
@@ -278,7 +283,7 @@ def run(args: argparse.Namespace) -> None:
             runs["nowd"].append(dict(r, seed=s, final_loss=hist_n[-1][0]))
         timing[f"analyse_{W}"] = time.time() - t
 
-        def col(regime, key):
+        def col(regime, key, W=W):
             return [q[key] for q in runs[regime] if q["width"] == W]
 
         print(f"W={W:5d} test err wd {np.mean(col('wd', 'test_err')):.4f} "

@@ -1,4 +1,4 @@
-"""Fit the benign/harmful boundary's scaling law on a real ReLU sweep (issue 4).
+"""Fit the benign/harmful boundary's scaling law on a real ReLU sweep.
 
 Fixed-output ReLU model (the Kou et al. 2023 setting, label noise p = 0.1). For every (n, d, sigma_p)
 the signal norm runs over a log grid centred on the Kou scaling ``|mu| ~ sigma_p (d/n)^(1/4)``; each
@@ -79,7 +79,7 @@ def _plot(df, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     x = df["mu_norm"] / (df["sigma_p"] * (df["d"] / df["n"]) ** 0.25)
-    for (n, d, sp), g in df.assign(x=x).groupby(["n", "d", "sigma_p"]):
+    for _shape, g in df.assign(x=x).groupby(["n", "d", "sigma_p"]):
         m = g.groupby("x")["test_error"].mean()
         ax.plot(m.index, m.values, "-", lw=0.8, alpha=0.7)
     ax.set_xscale("log")

@@ -168,3 +168,73 @@ def test_reproduce_kou_fast_matches_the_sweep(tmp_path):
     np.testing.assert_allclose(fast["test_error"].values, slow["test_error"].transpose("d", "mu_norm", "seed").values, atol=0.01)
     again = runner.invoke(app, ["reproduce", "kou2023", "--out", str(tmp_path / "fast"), "--scale", "tiny", "--fast", "--no-plot"])
     assert again.exit_code == 2 and "exists" in again.output
+
+
+def test_export_csv_one_row_per_run(swept, tmp_path):
+    """`benign export DIR --csv`: one row per (cell, seed), the metrics equal the dataset's."""
+    import numpy as np
+    import pandas as pd
+
+    out, _ = swept
+    ds = load(out)
+    res = runner.invoke(app, ["export", str(out), "--csv", "--out", str(tmp_path / "m.csv")])
+    assert res.exit_code == 0, res.output
+    frame = pd.read_csv(tmp_path / "m.csv")
+    n_runs = ds.sizes["snr"] * ds.sizes["init_scale"] * ds.sizes["seed"]
+    assert len(frame) == n_runs and list(frame.columns[:3]) == ["snr", "init_scale", "seed"]
+    assert not frame.duplicated(["snr", "init_scale", "seed"]).any()
+    assert not any(c in frame.columns for c in ("step", "w_norm_traj"))
+    row = frame.iloc[5]
+    cell = ds.sel(snr=row.snr, init_scale=row.init_scale, seed=row.seed)
+    for var in ("test_error", "train_loss", "mu_norm"):
+        np.testing.assert_allclose(row[var], float(cell[var]), rtol=1e-6)
+    assert row["phi"] == pytest.approx(float(ds["phi"].sel(snr=row.snr, init_scale=row.init_scale)), rel=1e-9)
+    # default path, and stdout
+    res = runner.invoke(app, ["export", str(out), "--csv"])
+    assert res.exit_code == 0 and (out / "final_metrics.csv").exists()
+    res = runner.invoke(app, ["export", str(out), "--csv", "--out", "-"])
+    assert res.exit_code == 0 and res.output.startswith("snr,init_scale,seed,") and res.output.count("\n") == n_runs + 1
+    res = runner.invoke(app, ["export", str(tmp_path / "nothing"), "--csv"])
+    assert res.exit_code == 2 and res.output.startswith("error:")
+
+
+def test_compare_json_matches_the_report(swept):
+    """`benign compare DIR --json` carries the same headline numbers as the Comparison object."""
+    import json
+
+    from benign.analysis.compare import compare_dataset
+
+    out, _ = swept
+    res = runner.invoke(app, ["compare", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    head = json.loads(res.output)
+    comp = compare_dataset(load(out))
+    assert head["theory"] == comp.theory and head["n_cells"] == len(comp.table) == 4
+    assert head["n_compared"] == comp.n_compared
+    assert head["agreement"] == pytest.approx(comp.agreement)
+    assert sum(sum(r.values()) for r in head["confusion"].values()) == int(comp.confusion.to_numpy().sum())
+    if comp.boundary is None:
+        assert head["boundary"] is None
+    else:
+        b = head["boundary"]
+        assert b["n_benign"] == comp.boundary.n_benign and b["n_runs"] == comp.boundary.n_runs
+        assert (b["estimate"] is None) or b["estimate"] == pytest.approx(comp.boundary.estimate)
+    assert set(head) >= {"calibrated", "scaling", "trainable", "dynamics", "notes", "settings"}
+    assert "NaN" not in res.output and "Infinity" not in res.output
+
+
+def test_help_is_fast_and_imports_no_jax():
+    """`benign --help` imports typer only (no JAX, numpy or the simulation core), so it answers at once."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from benign.cli import app; sys.argv = ['benign', '--help']\n"
+            "try:\n    app()\nexcept SystemExit:\n    pass\n"
+            "heavy = sorted(m for m in ('jax', 'numpy', 'pandas', 'xarray', 'matplotlib', 'benign.run.batch') if m in sys.modules)\n"
+            "print('HEAVY', heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr
+    assert "HEAVY []" in out.stdout, out.stdout[-500:]
+    for cmd in ("sweep", "plot", "compare", "export", "reproduce", "info"):
+        assert cmd in out.stdout

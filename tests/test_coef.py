@@ -1,4 +1,4 @@
-"""The coefficient engine (benign.core.coef) is the dense engine, to float64 rounding (science.md §4.3)."""
+"""The coefficient engine (benign.core.coef) is the dense engine, to float64 rounding (docs/science.md, "The coefficient engine")."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from benign.core import coef, testerror
 from benign.core import data as data_mod
 from benign.core import dense as dn
 from benign.core import dynamics as dyn
+from benign.core.config import make_config
 from benign.core.data import Dataset
+from benign.core.model import Params
 from benign.protocols import kou2023
 from benign.run.final import run_final
-from benign.core.config import make_config
-from benign.core.model import Params
 
 sim = importlib.import_module("benign.run.batch")
 

@@ -6,17 +6,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import reference as ref
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tolerances import assert_close
 
 import benign
 from benign.core import dense, model
 from benign.core.config import make_config
 from benign.core.dynamics import HYPER_FIELDS, Hyper
 from benign.core.model import Params
-
-import reference as ref
-from tolerances import assert_close
 
 
 @settings(deadline=None)
@@ -71,7 +70,7 @@ def _one_step(cfg, seed):
 @settings(deadline=None)
 @given(activation=st.sampled_from(["relu", "leaky_relu"]), eta=st.floats(1e-3, 0.5), seed=st.integers(0, 2**20))
 def test_balancedness_drift_is_exactly_eta_squared_term(activation, eta, seed):
-    """science.md §4.1: for 1-homogeneous activations, one GD step changes D = a^2 - |w|^2 by eta^2 (|ga|^2 - |gw|^2)."""
+    """docs/science.md, "Conservation law": for 1-homogeneous activations, one GD step changes D = a^2 - |w|^2 by eta^2 (|ga|^2 - |gw|^2)."""
     cfg = make_config(activation=activation, n=5, d=6, m=3, eta=eta, precision="float64")
     p0, p1, g = _one_step(cfg, seed)
     D = lambda p: p.a**2 - np.sum(p.W**2, axis=-1)  # noqa: E731
@@ -91,7 +90,7 @@ def test_two_step_sizes_conserve_a2_over_eta_a_minus_w2_over_eta_w():
 
 
 def test_small_init_ratio_tends_to_sqrt_eta_ratio():
-    """Small output init: both layers grow and |w|/|a| -> sqrt(eta_w/eta_a) (science.md §4.2)."""
+    """Small output init: both layers grow and |w|/|a| -> sqrt(eta_w/eta_a) (docs/science.md, "Conservation law")."""
     r = benign.simulate(snr=0.3, init_scale=1e-3, sigma_0=1e-4, eta_w=0.2, eta_a=0.05, steps=3000, n=20, d=100, m=5, precision="float64")
     assert r.train_error == 0.0
     assert r.conserved_drift < 0.05

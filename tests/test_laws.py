@@ -23,6 +23,7 @@ from benign.core.config import make_config
 from benign.core.model import Params
 from benign.theory import laws
 
+
 @pytest.fixture(autouse=True)
 def _float64():
     """These checks build float64 JAX arrays directly: 64-bit mode on for each test only."""

@@ -8,11 +8,11 @@ import math
 
 import numpy as np
 import pytest
+from tolerances import assert_close
 
 import benign
 from benign.core.config import make_config
 from benign.run.batch import run_group
-from tolerances import assert_close
 
 
 @pytest.mark.parametrize("kw", [

@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benign.redundancy.imbalance import information_imbalance, neighbour_ranks
 from benign.redundancy import (
     chunk_errors,
     chunk_logits,
@@ -20,6 +19,7 @@ from benign.redundancy import (
     error_scaling,
     neuron_strata,
 )
+from benign.redundancy.imbalance import information_imbalance, neighbour_ranks
 
 try:  # one BLAS thread: robust timings on small shared CPUs
     from threadpoolctl import threadpool_limits

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import benign
-from benign.core.dynamics import Hyper
 from benign.core import data as data_mod
 from benign.core import model
+from benign.core.dynamics import Hyper
 from benign.redundancy import chunk_logits, chunk_predict, cnn_representation
 
 

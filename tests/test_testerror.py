@@ -1,4 +1,4 @@
-"""The Gaussian test-error estimator (benign.core.testerror) against explicit test sets, and its factor."""
+"""The Gaussian test-error estimator (benign.core.testerror, docs/science.md, "The Gaussian test-error estimator") against explicit test sets."""
 
 from __future__ import annotations
 

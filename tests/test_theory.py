@@ -189,7 +189,7 @@ def test_output_norm_large_init_conserves_D(a0, w0, w):
 
 
 def test_science_md_ratio_example():
-    """science.md §4.2: sigma_0 = 0.01, d = 400, a(0) = 0.001 -> ratio near 1.25 later."""
+    """docs/science.md, "Conservation law": sigma_0 = 0.01, d = 400, a(0) = 0.001 -> ratio near 1.25 later."""
     w0 = 0.01 * math.sqrt(400)
     d0 = 0.001**2 - w0**2
     a_late = 0.3

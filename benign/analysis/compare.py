@@ -1,4 +1,4 @@
-"""Compare simulation results with the theory.
+"""Compare simulation results with the theory (docs/science.md, "Theorems" and "Conservation law").
 
 Input: one row per run, as a ``pandas.DataFrame``, a list of objects with ``.to_dict()`` (or
 dicts), or an ``xarray.Dataset`` (dims = swept arguments + ``seed``, data variables = final
@@ -13,9 +13,10 @@ ratio_predicted, conserved_drift`` when present and skips a summary (with a note
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -39,8 +39,9 @@ numpy/pandas, plus ``scipy.stats`` for the Student-t quantile.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -1,4 +1,4 @@
-"""Test error without a test set: a low-dimensional Gaussian estimator (docs/science.md, "Test error").
+"""Test error without a test set: a low-dimensional Gaussian estimator (docs/science.md, "The Gaussian test-error estimator").
 
 For a fresh input with clean label ``y_hat`` the signal patch takes one of a few values (``y_hat mu``;
 ``+-(a+b)`` or ``+-(a-b)`` for XOR) and the filter responses to each noise patch,

@@ -14,8 +14,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -56,19 +57,19 @@ def heatmap(mu_norms: Sequence[float] | None = None, ds: Sequence[int] | None = 
     from ..core.config import make_config
     from ..run.final import run_final
 
-    mu_norms = np.round(np.arange(100) * 0.1, 10) if mu_norms is None else np.asarray(mu_norms, float)
-    ds = np.arange(100, 1100, 10) if ds is None else np.asarray(ds, int)
-    seeds = np.asarray(seeds, int)
-    mus = [make_config(mu_norm=float(mu)).mu_norm for mu in mu_norms]  # validated once
+    mu_arr = np.round(np.arange(100) * 0.1, 10) if mu_norms is None else np.asarray(mu_norms, float)
+    d_arr = np.arange(100, 1100, 10) if ds is None else np.asarray(ds, int)
+    seed_arr = np.asarray(seeds, int)
+    mus = [make_config(mu_norm=float(mu)).mu_norm for mu in mu_arr]  # validated once
     fixed = {**FIXED, **overrides, "n_mc": n_mc, "precision": precision, "engine": "coef"}
     configs = []
-    for d in ds:
-        cfg = make_config(**fixed, d=int(d), mu_norm=float(mu_norms[0]))
-        configs += [dataclasses.replace(cfg, mu_norm=mu, seed=int(s)) for mu in mus for s in seeds]
+    for d in d_arr:
+        cfg = make_config(**fixed, d=int(d), mu_norm=float(mu_arr[0]))
+        configs += [dataclasses.replace(cfg, mu_norm=mu, seed=int(s)) for mu in mus for s in seed_arr]
     res = run_final(configs, chunk_size=chunk_size, progress=progress)
-    shape = (len(ds), len(mu_norms), len(seeds))
+    shape = (len(d_arr), len(mu_arr), len(seed_arr))
     keys = ("test_error", "test_error_se", "test_error_clean", "train_error", "train_loss") + PROOF_KEYS
-    return {**{k: res[k].reshape(shape) for k in keys}, "d": ds, "mu_norm": mu_norms, "seed": seeds}
+    return {**{k: res[k].reshape(shape) for k in keys}, "d": d_arr, "mu_norm": mu_arr, "seed": seed_arr}
 
 
 def reproduce_fast(scale: str = "small", out: str | os.PathLike | None = None):

@@ -418,14 +418,21 @@ def count_groups(H: ArrayLike, readout: Readout, labels: ArrayLike, *, rng: np.r
 
     Args:
         H: test representation (N, W); the reconstruction and the test error use it.
-        readout, labels: trained readout and test labels (N,).
+        readout: trained readout.
+        labels: test labels (N,).
         rng: Generator or seed (keyword, required).
-        H_train, labels_train: training representation (N_train, W) and labels; when given,
-            the chunk training error enters the criterion, otherwise it is skipped.
-        sizes: chunk sizes (default :func:`default_sizes`). n_draws: chunks per size for the
-            errors (authors: 100). n_draws_rec: chunks per size for the reconstruction (40).
-        balanced, alpha, holdout: passed to :func:`chunk_errors` / :func:`chunk_reconstruction`.
-        r2_min, corr_max, train_err_max: thresholds of :func:`critical_chunk_size`.
+        H_train: training representation (N_train, W); when given with ``labels_train``, the
+            chunk training error enters the criterion, otherwise it is skipped.
+        labels_train: training labels (N_train,).
+        sizes: chunk sizes (default :func:`default_sizes`).
+        n_draws: chunks per size for the errors (authors: 100).
+        n_draws_rec: chunks per size for the reconstruction (40).
+        balanced: passed to :func:`chunk_errors` / :func:`chunk_reconstruction`.
+        alpha: passed to :func:`chunk_errors` / :func:`chunk_reconstruction`.
+        holdout: passed to :func:`chunk_errors` / :func:`chunk_reconstruction`.
+        r2_min: threshold of :func:`critical_chunk_size`.
+        corr_max: threshold of :func:`critical_chunk_size`.
+        train_err_max: threshold of :func:`critical_chunk_size`.
     """
     H = _as_H(H)
     W = H.shape[1]

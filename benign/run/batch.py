@@ -16,8 +16,8 @@ import functools
 import math
 import os
 import time
-from collections.abc import Mapping
-from typing import Any, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp

@@ -9,7 +9,7 @@ one per ``d``. Only the final checkpoint is computed.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import numpy as np

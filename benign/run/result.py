@@ -206,7 +206,7 @@ class Result:
         save_netcdf(self.to_xarray(), path)
 
     @classmethod
-    def load(cls, path) -> "Result":
+    def load(cls, path) -> Result:
         """Read a run written by :meth:`save`: the same configuration, steps, trajectories, final
         metrics and parameters (dtypes kept).
 

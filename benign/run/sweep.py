@@ -23,8 +23,9 @@ import dataclasses
 import itertools
 import os
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -425,7 +426,7 @@ def assemble(plan: Plan, chunks: list[dict[str, np.ndarray]], theory: str | None
     data_vars: dict[str, Any] = {}
     for name in names:
         parts = [c[name] for c in chunks if name in c]
-        dtype = parts[0].dtype if len(parts) == len(chunks) else np.float64
+        dtype = parts[0].dtype if len(parts) == len(chunks) else np.dtype(np.float64)
         tail = parts[0].shape[1:]
         full = np.full((n_runs, *tail), np.nan if dtype.kind == "f" else 0, dtype)
         for c in chunks:

@@ -1,4 +1,4 @@
-"""Closed-form predictions of the benign-overfitting theorems (science.md §3, §4.1-4.2).
+"""Closed-form predictions of the benign-overfitting theorems (docs/science.md, "Theorems" and "Conservation law").
 
 One function per result.  Each takes a configuration (scalars or numpy arrays, broadcast against
 each other) and returns a frozen :class:`Prediction`.  For array inputs every field is a numpy array
@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -216,14 +217,14 @@ def shang2024(n: Any, d: Any, mu_norm: Any, sigma_p: Any, p: Any, init_scale: An
               sigma_0: Any, eta_w: Any = None, eta_a: Any = None, *, C1: float = _S["C1"],
               C2: float = _S["C2"], C3: float = _S["C3"], C4: float = _S["C4"],
               C: float = _S["C"], small_init_shift: float = _S["small_init_shift"]) -> Prediction:
-    """Shang et al. 2024, trainable output layer: what science.md states.  [paper abstract]
+    """Shang et al. 2024, trainable output layer: what docs/science.md, "Theorems", states.  [abstract]
 
     Large output init (``init_scale > sigma_0 sqrt d``, a heuristic, see :func:`regime_of_init`)
     behaves like the fixed-output model: the Kou 2023 prediction.  For small init the sharp
     conditions are [open]; by default the same thresholds are used, multiplied by
     ``small_init_shift`` (> 0, default 1 = "the boundary does not move"), so a measured shift can be
     plugged in.  ``extra`` holds ``init_regime`` and, when both step sizes are given,
-    ``limiting_ratio = sqrt(eta_w/eta_a)`` [exact, §4.2].  ``conditions`` holds ``p_small`` and
+    ``limiting_ratio = sqrt(eta_w/eta_a)`` [exact; docs/science.md, "Conservation law"].  ``conditions`` holds ``p_small`` and
     ``fixed_output_limit`` (init regime is "large").
     """
     n, d, mu, sp, p = _base(n, d, mu_norm, sigma_p, p)

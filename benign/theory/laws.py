@@ -22,7 +22,7 @@ def _q(q: Any) -> np.ndarray:
 
 
 def conserved_quantity(a: Any, w_norm: Any, eta_w: Any = 1.0, eta_a: Any = 1.0, q: Any = 1.0) -> Any:
-    """``q a^2/eta_a - |w|^2/eta_w`` per neuron, conserved by gradient flow [exact, §4.1].
+    """``q a^2/eta_a - |w|^2/eta_w`` per neuron, conserved by gradient flow [exact; docs/science.md, "Conservation law"].
 
     ``q``: the activation's degree of homogeneity (1 for ReLU and leaky ReLU, ``q`` for
     ``max(0, z)^q``). Shapes broadcast (e.g. ``a`` and ``w_norm`` of shape ``(2, m)``); float64 out.
@@ -35,7 +35,7 @@ def conserved_quantity(a: Any, w_norm: Any, eta_w: Any = 1.0, eta_a: Any = 1.0, 
 
 
 def limiting_ratio(eta_w: Any, eta_a: Any, q: Any = 1.0) -> Any:
-    """``sqrt(q eta_w/eta_a)``: the limit of ``|w|/|a|`` once ``a^2 >> |Q0|`` [exact, §4.2]."""
+    """``sqrt(q eta_w/eta_a)``: the limit of ``|w|/|a|`` once ``a^2 >> |Q0|`` [exact; docs/science.md, "Conservation law"]."""
     ew = _check("eta_w", eta_w, lo=0, lo_open=True)
     ea = _check("eta_a", eta_a, lo=0, lo_open=True)
     return _out(np.sqrt(_q(q) * ew / ea))
@@ -48,7 +48,7 @@ def _sqrt_tol(rad: np.ndarray, scale: np.ndarray, rtol: float = 1e-12) -> np.nda
 
 
 def predicted_ratio(a: Any, Q0: Any, eta_w: Any = 1.0, eta_a: Any = 1.0, q: Any = 1.0) -> Any:
-    """``|w|/|a|`` implied by conservation of ``Q0 = q a^2/eta_a - |w|^2/eta_w`` [exact, §4.2]:
+    """``|w|/|a|`` implied by conservation of ``Q0 = q a^2/eta_a - |w|^2/eta_w`` [exact; docs/science.md, "Conservation law"]:
     ``sqrt(q eta_w/eta_a - eta_w Q0 / a^2)``.  NaN where the radicand is negative (inconsistent
     inputs); ``inf`` for ``a = 0`` with ``Q0 < 0``.  Use the measured ``Q0`` of each neuron and
     the activation's degree ``q`` (1 for ReLU and leaky ReLU).
@@ -64,7 +64,7 @@ def predicted_ratio(a: Any, Q0: Any, eta_w: Any = 1.0, eta_a: Any = 1.0, q: Any 
 
 
 def predicted_output_norm_large_init(a0: Any, w_norm: Any, w0_norm: Any) -> Any:
-    """``|a| = sqrt(a0^2 + |w|^2 - |w0|^2)`` (one step size, conservation) [exact, §4.2].
+    """``|a| = sqrt(a0^2 + |w|^2 - |w0|^2)`` (one step size, conservation) [exact; docs/science.md, "Conservation law"].
 
     NaN where the radicand is negative (inputs inconsistent with conservation).
     """
@@ -78,7 +78,7 @@ def regime_of_init(init_scale: Any, sigma_0: Any, d: Any) -> Any:
     """``"large"`` if ``init_scale > sigma_0 sqrt(d)`` else ``"small"``.
 
     Heuristic: it is the sign of ``D = a(0)^2 - |w(0)|^2`` with ``|w(0)| ~ sigma_0 sqrt d``
-    (science.md §4.2), not a threshold from Shang et al. (whose sharp conditions are [open]).
+    (docs/science.md, "Conservation law"), not a threshold from Shang et al. (whose sharp conditions are [open]).
     """
     s = _check("init_scale", np.abs(np.asarray(init_scale, dtype=float)), lo=0)
     s0 = _check("sigma_0", sigma_0, lo=0)
