@@ -224,3 +224,15 @@ def test_result_export():
     assert list(frame["step"]) == list(r.steps) and r.steps[0] == 0 and r.steps[-1] == 20
     with pytest.raises(AttributeError):
         r.no_such_metric  # noqa: B018
+
+
+def test_final_metrics_use_the_law_of_the_activation_degree():
+    """A trained ReLU^3 run: the drift of q a^2/eta_a - |w|^2/eta_w (q = 3) is small; the ReLU law
+    (q = 1) applied to the same trajectory drifts over 20 times more."""
+    r = benign.simulate(activation="poly_relu", q=3, n=10, d=60, snr=0.3, init_scale=0.1, sigma_0=0.05, steps=500, eta=0.05)
+    assert r.train_error == 0.0 and r.conserved_drift < 0.01
+    a, w = np.abs(r.trajectory["a"]), r.trajectory["w_norm"]
+    wrong = a**2 / 0.05 - w**2 / 0.05
+    wrong_drift = np.max(np.abs(wrong[-1] - wrong[0]) / (a[-1] ** 2 / 0.05 + w[-1] ** 2 / 0.05))
+    assert wrong_drift > 20 * r.conserved_drift
+    assert r.ratio_limit == pytest.approx(np.sqrt(3.0)) and r.ratio_predicted == pytest.approx(r.ratio, rel=0.01)
