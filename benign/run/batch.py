@@ -197,7 +197,7 @@ class _ProgressWatch:
     def _open(self) -> None:
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=self.total, initial=self.done, unit="step", desc=self.desc, dynamic_ncols=True, leave=False)
+        self.bar = tqdm(total=self.total, initial=self.done, unit="step", desc=self.desc, dynamic_ncols=True, leave=False, mininterval=1.0)
 
     def update(self, state, length: int) -> None:
         self.done += length

@@ -65,7 +65,7 @@ def run_chunk(configs: Sequence[Config], size: int, trajectories: bool) -> dict[
     """
     n = len(configs)
     padded = list(configs) + [configs[-1]] * (size - n)
-    res = run_group(padded)
+    res = run_group(padded, progress=False)  # the sweep shows its own progress bar
     out: dict[str, list] = {}
     traj_keys = [k for k in res if k not in _SKIP_TRAJ]
     for i, cfg in enumerate(configs):
