@@ -361,7 +361,7 @@ def make_figures(blob: dict, tag: str) -> list[Path]:
                 if r0["init"] != s:
                     continue
                 Ws = sorted(int(w) for w in rows)
-                g = [rows[str(w)][f"groups_{crit}"] if str(w) in rows else rows[w][f"groups_{crit}"] for w in Ws]
+                g = [(rows[str(w)] if str(w) in rows else rows[w]).get(f"groups_star_{crit}") for w in Ws]
                 off = 1 + 0.03 * (k % 8 - 3.5)  # small offsets so overlapping lines stay visible
                 ax.plot(np.array(Ws) * off, g, STYLES[_style_key(r0)], color=COLORS[r0["regime"]], marker="o", ms=3,
                         label=_label(r0, wd))
@@ -370,7 +370,7 @@ def make_figures(blob: dict, tag: str) -> list[Path]:
             ax.set_xscale("log", base=2)
             ax.set_yscale("log", base=2)
             ax.set_title(f"init_scale {s:g} -- {titles[crit]}", fontsize=9)
-            ax.set_ylabel("groups W / w_c (median over seeds)")
+            ax.set_ylabel("groups* = W / w* (median over seeds)")
             if i == len(CRITERIA) - 1:
                 ax.set_xlabel("W = 2m")
     axes[0, 1].legend(fontsize=7, ncol=2)
@@ -385,7 +385,7 @@ def make_figures(blob: dict, tag: str) -> list[Path]:
     wide = [r for r in recs if r["W"] == Wmax and r["seed"] == 0]
     imb = blob.get("imbalance", {})
     panels = [("test_err", "chunk test error (clean labels)"), ("train_err", "chunk training error"),
-              ("r2", "R$^2$ (in-sample, variance-weighted)"), ("corr_out", "|residual corr| outside chunk"),
+              ("r2", "R$^2$ (held-out half, variance-weighted)"), ("corr_out", "|residual corr| outside chunk"),
               ("imb", "$\\Delta$(chunk$\\to$full)")]
     fig, axes = plt.subplots(2, len(panels), figsize=(4.0 * len(panels), 7), squeeze=False)
     for j, s in enumerate(INITS):

@@ -27,20 +27,23 @@ for ``--epochs`` epochs, cross-entropy, float32, all seeds of one (regime, W) ce
 compiled scan.
 
 Analysis per network (clean task): chunk training and test errors of the trained readout
-restricted to uniform chunks (``--draws`` per size, on a grid of ``--per-octave`` sizes per
-octave), also of stratified chunks and of the readout minus its initial value; the ridge
+restricted to uniform nested chunks (``--draws`` per size, ``--per-octave`` sizes per octave up
+to ``--fine-max``, powers of 2 above), the test error of the readout minus its initial value,
+the training error of stratified chunks (a variant of the paper criterion); the ridge
 reconstruction fitted on the training representation and scored on the test representation
-(alpha by leave-one-out cross-validation, sizes ``w >= n_train - 1`` skipped, residual
-correlation over at most ``--max-corr`` neurons); the critical size ``w_c`` and the
+(alpha by leave-one-out cross-validation, sizes ``w >= n_train - 1`` and above ``--max-rec-size``
+skipped, ``--max-targets`` target neurons, residual correlation over at most ``--max-corr``
+neurons); the critical size ``w_c`` and the
 interpolated crossing ``w*`` under the paper criterion (R^2 >= 0.95, outside residual
 correlation <= 0.1, chunk training error <= 0.01) and the information criterion (R^2 and
 residual correlation only); how much of the initialisation survives in each layer.
 Noisy task: per-test-point chunk and full-network errors, bootstrapped over test points and
 networks for the error-scaling exponents.
 
-Each (task, regime, W) cell is cached under ``results/redundancy_digits/`` (gitignored), so an
+``--task bias`` retrains some clean cells to compare chunk errors with and without the readout
+bias. Each (task, regime, W) cell is cached under ``results/redundancy_digits/`` (gitignored), so an
 interrupted run resumes; the summaries go to ``experiments/data/redundancy_digits.json``,
-``redundancy_digits.csv`` and ``redundancy_digits_noisy.json``. Tables, numbers and figures are
+``redundancy_digits.csv``, ``redundancy_digits_noisy.json`` and ``redundancy_digits_bias.json``. Tables, numbers and figures are
 made from those files by ``experiments/redundancy_report.py``.
 
 ``python experiments/redundancy_digits.py`` runs both tasks; ``--quick`` is a small smoke run
@@ -429,6 +432,8 @@ def summarise_noisy(args) -> None:
         full = {W: c["full_wrong"].astype(float) for W, c in cells.items()}  # (nets, N)
         fit_c = (sizes >= args.fit_min) & (sizes <= Wmax // 2)
         fit_f = np.array([W >= args.fit_min for W in args.noisy_widths])
+        mid = np.sqrt(args.fit_min * (Wmax // 2))  # geometric middle of the chunk fit range
+        fit_lo, fit_hi = fit_c & (sizes <= mid), fit_c & (sizes >= mid)
         Ws = np.array(args.noisy_widths)
 
         def stats(pts, nets_c, nets_f):
@@ -439,18 +444,20 @@ def summarise_noisy(args) -> None:
             exc_c, exc_f = ce - ei, fe - ei
             sc = _slope(sizes[fit_c], exc_c[fit_c]) if np.all(exc_c[fit_c] > 0) else np.nan
             sf = _slope(Ws[fit_f], exc_f[fit_f]) if np.all(exc_f[fit_f] > 0) else np.nan
-            return ei, mem, ce, fe, sc, sf
+            lo = _slope(sizes[fit_lo], exc_c[fit_lo]) if np.all(exc_c[fit_lo] > 0) else np.nan
+            hi = _slope(sizes[fit_hi], exc_c[fit_hi]) if np.all(exc_c[fit_hi] > 0) else np.nan
+            return ei, mem, ce, fe, sc, sf, lo, hi
 
         N = len(yte)
         all_f = {W: np.arange(full[W].shape[0]) for W in args.noisy_widths}
-        ei, mem, ce, fe, sc, sf = stats(np.arange(N), np.arange(chunk.shape[0]), all_f)
+        ei, mem, ce, fe, sc, sf, slo, shi = stats(np.arange(N), np.arange(chunk.shape[0]), all_f)
         boot = []
         for _ in range(args.boot):
             pts = rng.integers(N, size=N)
             nc = rng.integers(chunk.shape[0], size=chunk.shape[0])
             nf = {W: rng.integers(full[W].shape[0], size=full[W].shape[0]) for W in args.noisy_widths}
             b = stats(pts, nc, nf)
-            boot.append((b[0], b[1], b[1] - b[0], b[4], b[5], *(b[2] - b[3][-1:]), *b[3]))
+            boot.append((b[0], b[1], b[1] - b[0], b[4], b[5], b[6], b[7]))
         boot = np.array(boot)
 
         def ci(col):
@@ -469,6 +476,8 @@ def summarise_noisy(args) -> None:
             err_inf=float(ei), err_inf_ci=ci(0), member_err=float(mem), member_err_ci=ci(1),
             member_minus_ensemble=float(mem - ei), member_minus_ensemble_ci=ci(2),
             slope_chunks=sc, slope_chunks_ci=ci(3), slope_full=sf, slope_full_ci=ci(4),
+            slope_chunks_low=slo, slope_chunks_low_ci=ci(5), slope_chunks_high=shi, slope_chunks_high_ci=ci(6),
+            fit_low_sizes=sizes[fit_lo].tolist(), fit_high_sizes=sizes[fit_hi].tolist(),
             fit_chunks_sizes=sizes[fit_c].tolist(), fit_full_widths=Ws[fit_f].tolist(),
             sizes=sizes.tolist(), chunk_err=ce.tolist(), widths=Ws.tolist(), full_err=fe.tolist(),
             full_err_seeds=[full[W].mean(1).tolist() for W in args.noisy_widths],
