@@ -6,7 +6,10 @@ exactly where overfitting is benign, and how does the output-layer init scale ch
 Representation: the ``2m`` per-filter responses ``h_{j,r}(x) = sum_p ReLU(<w_{j,r}, x_p>)`` on a
 fresh test set from the run's distribution (:func:`benign.redundancy.cnn_representation`);
 readout: the signed output layer ``(concatenate([a[0], -a[1]]), 0.0)`` with clean +-1 labels;
-chunks sign-balanced. Training-set representation (observed labels) for the chunk training error.
+chunks sign-balanced (a chunk of same-sign filters always predicts one class). Training-set
+representation (observed labels) for the chunk training error. The reconstruction is fitted on
+half of the fresh test inputs and scored on the other half, with a ridge penalty chosen by
+leave-one-out cross-validation; chunk sizes on a grid of 2 per octave.
 
 Grid (defaults): n = 50, d = 500, p = 0.1, sigma_p = 1, sigma_0 = 0.01, eta = 0.1, T = 2000 GD
 steps, widths m in {2, ..., 128} (W = 2m = 4 ... 256), ``--seeds`` seeds. Conditions:
@@ -25,7 +28,8 @@ trajectory is checked against the simulator's checkpoints (mismatches stored in 
 Measures (``benign.redundancy``): chunk test and training errors (``--draws`` chunks per size),
 ridge R^2 and residual correlation (``--draws-rec``), ``w_c`` and groups under three criteria
 (paper: R^2 >= 0.95, corr_out <= 0.1, chunk training error <= 0.01; info: R^2 + corr only;
-noR2: corr + training error only), information imbalance chunk -> full at the widest width;
+noR2: corr + training error only; ``w_c`` on the grid and the interpolated crossing ``w*``),
+information imbalance chunk -> full at the widest width;
 diagnostics: fraction of the response variance due to the signal patch and the participation
 ratio of the response covariance.
 
@@ -44,13 +48,12 @@ import math
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-try:
-    import benign  # noqa: F401
-except ImportError:  # running from a checkout without `pip install -e .`
+if str(ROOT) not in sys.path:  # this checkout's package, not another installed copy
     sys.path.insert(0, str(ROOT))
 
 import jax  # noqa: E402
@@ -179,7 +182,7 @@ def train_width(m: int, args, conds: list[dict]) -> tuple[list[dict], dict]:
                     continue
                 cfg = by_key[k].config
                 prm = {"W": np.asarray(P.W[i]), "a": np.asarray(P.a[i]), "b": np.asarray(P.b[i])}
-                res = benign.Result(config=cfg, steps=np.array([ts[i]]), trajectory={}, final={}, params=prm)
+                res = SimpleNamespace(config=cfg, params=prm)  # what cnn_representation and analyse read
                 nets.append(dict(cond=dict(regime=k[0][0], init=k[0][1], wd=0.0, stage=stage), seed=k[1],
                                  result=res, step=int(ts[i]), t0=int(t0[i])))
     for (f, s), r in by_key.items():
@@ -253,19 +256,19 @@ def analyse(net: dict, args, seed: int) -> dict:
     H, ro, y = cnn_representation(r, args.n_test, seed=10_000 + net["seed"])
     Ht, _, yt = cnn_representation(r, split="train")
     W = H.shape[1]
-    sizes = default_sizes(W)
+    sizes = default_sizes(W, args.per_octave)
     rng = np.random.default_rng(seed)
     chunk_seed = int(rng.integers(2**63))
-    te = chunk_errors(H, ro, y, sizes, args.draws, chunk_seed)
-    tr = chunk_errors(Ht, ro, yt, sizes, args.draws, chunk_seed)
-    rec = chunk_reconstruction(H, sizes, args.draws_rec, rng, strata=neuron_strata(ro, W))
+    te = chunk_errors(H, ro, y, sizes, args.draws, chunk_seed, balanced=True)
+    tr = chunk_errors(Ht, ro, yt, sizes, args.draws, chunk_seed, balanced=True)
+    rec = chunk_reconstruction(H, sizes, args.draws_rec, rng, "cv", strata=neuron_strata(ro, W), holdout=0.5)
     verdicts = {}
     for crit in CRITERIA:
         g = critical_chunk_size(
             sizes, W, r2=rec.r2_mean if crit != "noR2" else np.full(sizes.size, 1.0),
             corr_out=rec.corr_out_mean, train_err=tr.mean if crit != "info" else None,
             r2_min=args.r2_min, corr_max=args.corr_max, train_err_max=args.train_err_max)
-        verdicts[crit] = dict(w_c=g.w_c, groups=g.groups, found=g.found)
+        verdicts[crit] = dict(w_c=g.w_c, groups=g.groups, found=g.found, w_star=g.w_star, groups_star=g.groups_star)
     full_clean = float(np.mean(np.where(H @ ro[0] > 0, 1, -1) != y))
     c = net["cond"]
     return dict(
@@ -277,9 +280,11 @@ def analyse(net: dict, args, seed: int) -> dict:
         signal_fraction=signal_fraction(r, H), participation_ratio=participation_ratio(H), n_dead=int(rec.n_dead),
         **{f"w_c_{k}": v["w_c"] for k, v in verdicts.items()}, **{f"groups_{k}": v["groups"] for k, v in verdicts.items()},
         **{f"found_{k}": v["found"] for k, v in verdicts.items()},
+        **{f"w_star_{k}": v["w_star"] for k, v in verdicts.items()},
+        **{f"groups_star_{k}": v["groups_star"] for k, v in verdicts.items()},
         curves=dict(sizes=sizes.tolist(), test_err=te.mean.tolist(), test_err_std=te.std.tolist(),
                     train_err=tr.mean.tolist(), r2=rec.r2_mean.tolist(), corr_out=rec.corr_out_mean.tolist(),
-                    corr_all=rec.corr_all_mean.tolist()),
+                    corr_all=rec.corr_all_mean.tolist(), alpha=rec.alpha.tolist()),
         _H=H, _ro=ro,
     )
 
@@ -300,7 +305,8 @@ def sensitivity(records: list[dict], cfg: dict) -> dict:
         for r in records:
             c = r["curves"]
             corr = np.array([np.nan if v is None else v for v in c["corr_out"]], float)
-            g = critical_chunk_size(c["sizes"], r["W"], r2=c["r2"], corr_out=corr, train_err=c["train_err"], **th)
+            r2 = np.array([np.nan if v is None else v for v in c["r2"]], float)
+            g = critical_chunk_size(c["sizes"], r["W"], r2=r2, corr_out=corr, train_err=c["train_err"], **th)
             acc.setdefault(r["condition"], {}).setdefault(int(r["W"]), []).append(g.groups)
         out[name] = {cond: {W: float(np.median(v)) for W, v in sorted(byW.items())} for cond, byW in acc.items()}
     return out
@@ -331,6 +337,7 @@ def _groups_table(records: list[dict], wd: float) -> dict:
         table[cond] = {}
         for W, rs in sorted(byW.items()):
             row = {f"groups_{k}": float(np.median([r[f"groups_{k}"] for r in rs])) for k in CRITERIA}
+            row.update({f"groups_star_{k}": float(np.median([r[f"groups_star_{k}"] for r in rs])) for k in CRITERIA})
             row.update({f"groups_{k}_seeds": [r[f"groups_{k}"] for r in rs] for k in CRITERIA})
             for key in ("test_error_clean", "train_error", "signal_fraction", "participation_ratio", "step"):
                 row[key] = float(np.mean([r[key] for r in rs]))
@@ -360,7 +367,7 @@ def make_figures(blob: dict, tag: str) -> list[Path]:
                 if r0["init"] != s:
                     continue
                 Ws = sorted(int(w) for w in rows)
-                g = [rows[str(w)][f"groups_{crit}"] if str(w) in rows else rows[w][f"groups_{crit}"] for w in Ws]
+                g = [(rows[str(w)] if str(w) in rows else rows[w]).get(f"groups_star_{crit}") for w in Ws]
                 off = 1 + 0.03 * (k % 8 - 3.5)  # small offsets so overlapping lines stay visible
                 ax.plot(np.array(Ws) * off, g, STYLES[_style_key(r0)], color=COLORS[r0["regime"]], marker="o", ms=3,
                         label=_label(r0, wd))
@@ -369,7 +376,7 @@ def make_figures(blob: dict, tag: str) -> list[Path]:
             ax.set_xscale("log", base=2)
             ax.set_yscale("log", base=2)
             ax.set_title(f"init_scale {s:g} -- {titles[crit]}", fontsize=9)
-            ax.set_ylabel("groups W / w_c (median over seeds)")
+            ax.set_ylabel("groups* = W / w* (median over seeds)")
             if i == len(CRITERIA) - 1:
                 ax.set_xlabel("W = 2m")
     axes[0, 1].legend(fontsize=7, ncol=2)
@@ -384,7 +391,7 @@ def make_figures(blob: dict, tag: str) -> list[Path]:
     wide = [r for r in recs if r["W"] == Wmax and r["seed"] == 0]
     imb = blob.get("imbalance", {})
     panels = [("test_err", "chunk test error (clean labels)"), ("train_err", "chunk training error"),
-              ("r2", "R$^2$ (in-sample, variance-weighted)"), ("corr_out", "|residual corr| outside chunk"),
+              ("r2", "R$^2$ (held-out half, variance-weighted)"), ("corr_out", "|residual corr| outside chunk"),
               ("imb", "$\\Delta$(chunk$\\to$full)")]
     fig, axes = plt.subplots(2, len(panels), figsize=(4.0 * len(panels), 7), squeeze=False)
     for j, s in enumerate(INITS):
@@ -539,7 +546,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--horizon", type=int, default=256, help="steps replayed to find the first zero training error")
     ap.add_argument("--n-test", type=int, default=2000, help="fresh test inputs for the representation")
     ap.add_argument("--draws", type=int, default=100, help="chunks per size for the errors")
-    ap.add_argument("--draws-rec", type=int, default=20, help="chunks per size for the reconstruction")
+    ap.add_argument("--draws-rec", type=int, default=10, help="chunks per size for the reconstruction")
+    ap.add_argument("--per-octave", type=int, default=2, help="chunk sizes per octave")
     ap.add_argument("--draws-imb", type=int, default=3, help="chunks per size for the information imbalance")
     ap.add_argument("--imb-points", type=int, default=1000, help="test inputs for the information imbalance")
     ap.add_argument("--r2-min", type=float, default=0.95)

@@ -1,27 +1,53 @@
 """Redundant representations in a wide fully connected ReLU network on scikit-learn's 8x8 digits.
 
-Issue: "A wide network on real data that ships with a package". Everything is local
-(``sklearn.datasets.load_digits``, 1797 images, nothing downloaded). Task: 10-class.
+Everything is local (``sklearn.datasets.load_digits``, 1797 images, nothing downloaded). The whole
+network widens: 64 -> W -> W -> 10 (ReLU), and the redundancy protocol of ``benign.redundancy``
+runs on the last hidden layer. Two tasks:
 
-Network: 64 -> 128 (ReLU) -> W (ReLU) -> 10, the last hidden width W in ``--widths``
-(default 16..1024, a factor 64), ``--seeds`` networks per width and regime. Training: minibatch
-SGD (momentum 0.9, batch 32, cosine learning rate from ``--lr`` to 0) for ``--epochs`` epochs,
-cross-entropy, three regimes (same initialisations):
+* ``clean``: 10-class digits, stratified 50/50 split (898 train, 899 test), W in ``--widths``
+  (default 64 ... 4096). Regimes, all with the same optimiser and number of steps:
 
-* ``wd``     weight decay ``--wd`` (coupled L2, as the paper's SGD) trained to zero training error;
-* ``early``  the ``wd`` run stopped at the first epoch whose training error is <= ``--es-err``;
-* ``nowd``   no weight decay, same schedule (also reaches zero training error).
+  - ``wd``       weight decay ``--wd`` (the largest value found to interpolate), readout init
+                 LeCun-normal;
+  - ``wd_zero``  the same, readout initialised at zero;
+  - ``nowd``     no weight decay;
+  - ``strong``   weight decay with ``mean lr * wd * steps = --strong-product`` (default 2, the
+                 paper's CIFAR schedule): it stops short of zero training error (the
+                 non-interpolating control);
+  - ``untrained`` the initialisation (readout LeCun-normal), nothing trained.
 
-Analysis (``benign.redundancy``) on the last hidden layer of each network: chunk errors (train
-and test), ridge reconstruction R^2 and residual correlation, critical chunk size and groups;
-error scaling of chunks of the widest network against ``err_inf`` = test error of the
-ensemble average (mean softmax) of ``--ensemble`` independently trained widest networks;
-information imbalance between chunks and the full layer; as a labelled add-on (not the
-paper's protocol) the test error of a logistic regression retrained on chunks.
+* ``noisy``: ``--noisy-train`` training images (stratified) with a fraction ``--noise`` of
+  their labels replaced by a different random class, the other 1397 images (clean labels) as
+  the test set. No weight decay (so every network interpolates the noisy labels), readout
+  LeCun-normal (``nowd``) or zero (``nowd_zero``). W in ``--noisy-widths``; the widest width has
+  ``--ensemble`` networks, whose mean softmax gives ``err_inf``.
 
-Outputs: docs/figures/redundancy_digits*.png, experiments/data/redundancy_digits*.{json,csv}.
-Run ``python experiments/redundancy_digits.py`` (about 6 min on a busy 2-core CPU), ``--quick`` (< 1 min)
-or ``--replot`` (figures from the stored JSON).
+Training: minibatch SGD (momentum 0.9, batch ``--batch``, cosine learning rate from ``--lr`` to 0)
+for ``--epochs`` epochs, cross-entropy, float32, all seeds of one (regime, W) cell vmapped in one
+compiled scan.
+
+Analysis per network (clean task): chunk training and test errors of the trained readout
+restricted to uniform nested chunks (``--draws`` per size, ``--per-octave`` sizes per octave up
+to ``--fine-max``, powers of 2 above), the test error of the readout minus its initial value,
+the training error of stratified chunks (a variant of the paper criterion); the ridge
+reconstruction fitted on the training representation and scored on the test representation
+(alpha by leave-one-out cross-validation, sizes ``w >= n_train - 1`` and above ``--max-rec-size``
+skipped, ``--max-targets`` target neurons, residual correlation over at most ``--max-corr``
+neurons); the critical size ``w_c`` and the
+interpolated crossing ``w*`` under the paper criterion (R^2 >= 0.95, outside residual
+correlation <= 0.1, chunk training error <= 0.01) and the information criterion (R^2 and
+residual correlation only); how much of the initialisation survives in each layer.
+Noisy task: per-test-point chunk and full-network errors, bootstrapped over test points and
+networks for the error-scaling exponents.
+
+``--task bias`` retrains some clean cells to compare chunk errors with and without the readout
+bias. Each (task, regime, W) cell is cached under ``results/redundancy_digits/`` (gitignored), so an
+interrupted run resumes; the summaries go to ``experiments/data/redundancy_digits.json``,
+``redundancy_digits.csv``, ``redundancy_digits_noisy.json`` and ``redundancy_digits_bias.json``. Tables, numbers and figures are
+made from those files by ``experiments/redundancy_report.py``.
+
+``python experiments/redundancy_digits.py`` runs both tasks; ``--quick`` is a small smoke run
+(tag ``_quick``); ``--task clean|noisy`` runs one.
 """
 
 from __future__ import annotations
@@ -36,9 +62,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-try:
-    import benign  # noqa: F401
-except ImportError:  # running from a checkout without `pip install -e .`
+if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import jax  # noqa: E402
@@ -46,7 +70,7 @@ import jax.numpy as jnp  # noqa: E402
 import optax  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402  (ships with scikit-learn)
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 from benign.redundancy import (  # noqa: E402
     chunk_errors,
@@ -54,491 +78,482 @@ from benign.redundancy import (  # noqa: E402
     critical_chunk_size,
     default_sizes,
     draw_chunk,
-    error_scaling,
-    neuron_strata,
 )
-from benign.redundancy.imbalance import information_imbalance  # noqa: E402
 
 F32 = jnp.float32
+DATA_DIR = ROOT / "experiments" / "data"
+CACHE = ROOT / "results" / "redundancy_digits"
+CLEAN_REGIMES = ("wd", "wd_zero", "nowd", "strong", "untrained")
+NOISY_REGIMES = ("nowd", "nowd_zero")
 
 
 # ----------------------------------------------------------------------------- data / model
-def load_data(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Digits scaled to [0, 1]; stratified 50/50 split. Returns float32 X (n, 64), int y (n,)."""
+def load_clean(seed: int = 0):
+    """Digits / 16, stratified 50/50 split: float32 X (n, 64), int64 y (n,)."""
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.5, stratify=y, random_state=seed)
-    return Xtr, ytr, Xte, yte
+    return train_test_split(X, y, test_size=0.5, stratify=y, random_state=seed)
 
 
-def init_params(key: jax.Array, dims: tuple[int, ...]) -> list[tuple[jax.Array, jax.Array]]:
-    """He-normal hidden layers, LeCun-normal readout, zero biases; float32."""
+def load_noisy(n_train: int, noise: float, seed: int = 0):
+    """``n_train`` stratified training images with a ``noise`` fraction of labels moved to another
+    class (uniformly), the rest as a clean test set. Returns Xtr, Xte, ytr_noisy, yte, flipped mask."""
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, train_size=n_train, stratify=y, random_state=seed)
+    rng = np.random.default_rng(seed + 1)
+    flip = rng.random(n_train) < noise
+    ytr_n = np.where(flip, (ytr + rng.integers(1, 10, n_train)) % 10, ytr)
+    return Xtr, Xte, ytr_n, yte, flip
+
+
+def init_params(key, W: int, zero_readout: bool):
+    """64 -> W -> W -> 10: He-normal hidden layers, LeCun-normal (or zero) readout, zero biases."""
+    dims = (64, W, W, 10)
+    ks = jax.random.split(key, 3)
     params = []
-    keys = jax.random.split(key, len(dims) - 1)
-    for i, (k, fi, fo) in enumerate(zip(keys, dims[:-1], dims[1:])):
-        gain = 1.0 if i == len(dims) - 2 else 2.0
-        params.append((jax.random.normal(k, (fi, fo), F32) * jnp.sqrt(gain / fi).astype(F32),
-                       jnp.zeros((fo,), F32)))
+    for i, (k, fi, fo) in enumerate(zip(ks, dims[:-1], dims[1:])):
+        gain = 1.0 if i == 2 else 2.0
+        scale = 0.0 if (i == 2 and zero_readout) else jnp.sqrt(gain / fi)
+        params.append((jax.random.normal(k, (fi, fo), F32) * scale, jnp.zeros((fo,), F32)))
     return params
 
 
 def forward(params, x):
-    """Returns (last hidden representation (n, W), logits (n, 10))."""
+    """(last hidden representation (n, W), logits (n, 10))."""
     h = x
     for Wl, bl in params[:-1]:
         h = jax.nn.relu(h @ Wl + bl)
-    Wo, bo = params[-1]
-    return h, h @ Wo + bo
+    return h, h @ params[-1][0] + params[-1][1]
 
 
-def make_trainer(n_train: int, batch: int, epochs: int, lr: float):
-    steps_per_epoch = n_train // batch
-    sched = optax.cosine_decay_schedule(lr, epochs * steps_per_epoch)
+def train_cell(keys, W: int, X, y, *, wd: float, zero_readout: bool, epochs: int, batch: int, lr: float,
+               train: bool = True):
+    """Train len(keys) networks (vmapped). Returns (initial params, final params), numpy, stacked."""
+    n = X.shape[0]
+    spe = n // batch
+    sched = optax.cosine_decay_schedule(lr, max(1, epochs * spe))
+    opt = optax.chain(optax.add_decayed_weights(wd), optax.sgd(sched, momentum=0.9))
+    x, yy = jnp.asarray(X), jnp.asarray(y)
 
-    def optimizer(wd):
-        return optax.chain(optax.add_decayed_weights(wd), optax.sgd(sched, momentum=0.9))
+    def loss_fn(p, xb, yb):
+        return optax.softmax_cross_entropy_with_integer_labels(forward(p, xb)[1], yb).mean()
 
-    def loss_fn(params, x, y):
-        _, logits = forward(params, x)
-        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+    def one(key):
+        p0 = init_params(key, W, zero_readout)
+        if not train:
+            return p0, p0
 
-    def epoch(carry, key, x, y, wd):
-        params, opt_state = carry
-        perm = jax.random.permutation(key, x.shape[0])[: steps_per_epoch * batch]
-        idx = perm.reshape(steps_per_epoch, batch)
-        opt = optimizer(wd)
+        def epoch(c, k):
+            idx = jax.random.permutation(k, n)[: spe * batch].reshape(spe, batch)
 
-        def step(c, ib):
-            p, s = c
-            g = jax.grad(loss_fn)(p, x[ib], y[ib])
-            upd, s = opt.update(g, s, p)
-            return (optax.apply_updates(p, upd), s), None
+            def step(c, ib):
+                p, s = c
+                g = jax.grad(loss_fn)(p, x[ib], yy[ib])
+                u, s = opt.update(g, s, p)
+                return (optax.apply_updates(p, u), s), None
 
-        (params, opt_state), _ = jax.lax.scan(step, (params, opt_state), idx)
-        _, logits = forward(params, x)
-        loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
-        err = jnp.mean(jnp.argmax(logits, 1) != y)
-        return (params, opt_state), (loss, err)
+            return jax.lax.scan(step, c, idx)[0], None
 
-    # vmapped over seeds (leading axis of params/opt_state/key)
-    v_epoch = jax.jit(jax.vmap(epoch, in_axes=(0, 0, None, None, None)))
+        (p, _), _ = jax.lax.scan(epoch, (p0, opt.init(p0)), jax.random.split(jax.random.fold_in(key, 1), epochs))
+        return p0, p
 
-    def train(keys, dims, x, y, wd, es_err=None):
-        """Train len(keys) networks (vmapped). Returns (final params stacked over seeds,
-        history [(mean loss, mean err)] per epoch, per-seed list of (early params, epoch) or None)."""
-        params = jax.vmap(lambda k: init_params(k, dims))(keys)
-        opt_state = jax.vmap(optimizer(wd).init)(params)
-        carry = (params, opt_state)
-        n = keys.shape[0]
-        hist, early = [], [None] * n
-        ekeys = jax.vmap(lambda k: jax.random.split(jax.random.fold_in(k, 1), epochs))(keys)
-        for e in range(epochs):
-            carry, (loss, err) = v_epoch(carry, ekeys[:, e], x, y, jnp.asarray(wd, F32))
-            loss, err = np.asarray(loss), np.asarray(err)
-            hist.append((float(loss.mean()), float(err.max())))
-            for i in range(n):
-                if es_err is not None and early[i] is None and err[i] <= es_err:
-                    early[i] = (unstack(carry[0], i), e + 1)
-        return jax.tree.map(np.asarray, carry[0]), hist, early
-
-    return train
+    P0, P = jax.jit(jax.vmap(one))(keys)
+    return jax.tree.map(np.asarray, P0), jax.tree.map(np.asarray, P)
 
 
-def unstack(params, i):
-    return [(np.asarray(W[i]), np.asarray(b[i])) for W, b in params]
+def unstack(P, i):
+    return [(W[i], b[i]) for W, b in P]
 
 
 def represent(p, X):
-    h, logits = forward([(jnp.asarray(W), jnp.asarray(b)) for W, b in p], jnp.asarray(X))
-    return np.asarray(h, dtype=np.float64), np.asarray(logits, dtype=np.float64)
+    h, logits = jax.jit(forward)([(jnp.asarray(W), jnp.asarray(b)) for W, b in p], jnp.asarray(X))
+    return np.asarray(h, np.float64), np.asarray(logits, np.float64)
+
+
+def survival(p0, p) -> dict:
+    """Share of each layer's initial weights left in the final ones: <W_T, W_0> / |W_0|^2, and |W_T| / |W_0|."""
+    out = {}
+    for name, (a0, _), (a, _) in zip(("layer1", "layer2", "readout"), p0, p):
+        n0 = float(np.sum(a0.astype(np.float64) ** 2))
+        out[f"{name}_init_share"] = float(np.sum(a.astype(np.float64) * a0) / n0) if n0 > 0 else None
+        out[f"{name}_norm_ratio"] = float(np.linalg.norm(a) / np.sqrt(n0)) if n0 > 0 else None
+    return out
 
 
 # ----------------------------------------------------------------------------- analysis
-def analyse(p, data, args, seed):
-    """Protocol on one network. Returns a dict of curves and the groups verdict."""
-    Xtr, ytr, Xte, yte = data
+def chunk_sizes(W: int, args) -> np.ndarray:
+    """``--per-octave`` sizes per octave up to ``--fine-max``, powers of 2 above, and W."""
+    fine = default_sizes(W, args.per_octave)
+    return np.unique(np.concatenate([fine[fine <= args.fine_max], default_sizes(W)]))
+
+
+def analyse_clean(p0, p, data, args, seed: int) -> dict:
+    """The protocol on one network of the clean task (see the module docstring)."""
+    Xtr, Xte, ytr, yte = data
     Htr, Ltr = represent(p, Xtr)
     Hte, Lte = represent(p, Xte)
-    Wo, bo = p[-1]
-    readout = (Wo.T.astype(np.float64), bo.astype(np.float64))
     W = Hte.shape[1]
-    sizes = default_sizes(W)
-    tr = chunk_errors(Htr, readout, ytr, sizes, args.draws, seed)
-    te = chunk_errors(Hte, readout, yte, sizes, args.draws, seed)
-    strata = neuron_strata(readout, W)
-    n_rec = args.draws_rec if W < 256 else max(4, args.draws_rec // 2)
-    rec = chunk_reconstruction(Hte, sizes, n_rec, seed + 1, strata=strata)
-    g = critical_chunk_size(sizes, W, r2=rec.r2_mean, corr_out=rec.corr_out_mean, train_err=tr.mean,
-                            corr_all=rec.corr_all_mean, test_err=te.mean, n_dead=rec.n_dead,
-                            r2_min=args.r2_min, corr_max=args.corr_max, train_err_max=args.train_err_max)
-    out = dict(width=W, w_c=g.w_c, groups=g.groups, found=g.found, n_dead=rec.n_dead,
-               train_err=float(np.mean(np.argmax(Ltr, 1) != ytr)),
+    A, b = p[-1][0].T.astype(np.float64), p[-1][1].astype(np.float64)
+    A0 = p0[-1][0].T.astype(np.float64)
+    ro = (A, b)
+    sizes = chunk_sizes(W, args)
+    tr = chunk_errors(Htr, ro, ytr, sizes, args.draws, seed)
+    te = chunk_errors(Hte, ro, yte, sizes, args.draws, seed)
+    tr_s = chunk_errors(Htr, ro, ytr, sizes, args.draws, seed, balanced=True)
+    out = dict(width=W, sizes=sizes.tolist(), train_err=float(np.mean(np.argmax(Ltr, 1) != ytr)),
                test_err=float(np.mean(np.argmax(Lte, 1) != yte)),
-               sizes=sizes.tolist(), chunk_train_err=tr.mean.tolist(), chunk_test_err=te.mean.tolist(),
-               chunk_test_err_std=te.std.tolist(), r2=rec.r2_mean.tolist(),
-               corr_out=rec.corr_out_mean.tolist(), corr_all=rec.corr_all_mean.tolist(),
-               qualifies=g.qualifies.tolist())
-    # authors' uniform chunks for the errors (reconstruction curves reused from the balanced draw)
-    tr_u = chunk_errors(Htr, readout, ytr, sizes, args.draws, seed, balanced=False)
-    te_u = chunk_errors(Hte, readout, yte, sizes, args.draws, seed, balanced=False)
-    gu = critical_chunk_size(sizes, W, r2=rec.r2_mean, corr_out=rec.corr_out_mean, train_err=tr_u.mean,
-                             r2_min=args.r2_min, corr_max=args.corr_max, train_err_max=args.train_err_max)
-    out.update(w_c_uniform=gu.w_c, groups_uniform=gu.groups, chunk_train_err_uniform=tr_u.mean.tolist(),
-               chunk_test_err_uniform=te_u.mean.tolist())
-    # information-only verdict: R^2 and residual correlation, chunk training error ignored
-    gi = critical_chunk_size(sizes, W, r2=rec.r2_mean, corr_out=rec.corr_out_mean,
-                             r2_min=args.r2_min, corr_max=args.corr_max)
-    out.update(w_c_info=gi.w_c, groups_info=gi.groups, found_info=gi.found)
-    if args.holdout > 0:
-        rh = chunk_reconstruction(Hte, sizes, n_rec, seed + 2, strata=strata, holdout=args.holdout)
-        gh = critical_chunk_size(sizes, W, r2=rh.r2_mean, corr_out=rh.corr_out_mean,
-                                 r2_min=args.r2_min, corr_max=args.corr_max)
-        out.update(w_c_info_holdout=gh.w_c, groups_info_holdout=gh.groups, found_info_holdout=gh.found,
-                   r2_holdout=rh.r2_mean.tolist(), corr_out_holdout=rh.corr_out_mean.tolist())
-    return out, (Htr, Hte)
+               chunk_train_err=tr.mean.tolist(), chunk_test_err=te.mean.tolist(), chunk_test_err_std=te.std.tolist(),
+               chunk_train_err_strat=tr_s.mean.tolist(),
+               readout_norm=float(np.linalg.norm(A)), readout_init_norm=float(np.linalg.norm(A0)))
+    if np.any(A0 != 0) and np.any(A != A0):  # the readout minus its initial value
+        ro_d = (A - A0, b)
+        out["chunk_test_err_minus_init"] = chunk_errors(Hte, ro_d, yte, sizes, args.draws, seed).mean.tolist()
+        out["test_err_minus_init"] = float(np.mean(np.argmax(Hte @ (A - A0).T + b, 1) != yte))
+    rec = chunk_reconstruction(Hte, sizes, args.draws_rec, seed + 1, "cv", H_fit=Htr, max_corr=args.max_corr,
+                               max_targets=args.max_targets, max_size=args.max_rec_size, cv_targets=args.cv_targets,
+                               corr_all=False)
+    out.update(r2=rec.r2_mean.tolist(), r2_std=rec.r2_std.tolist(), r2_out=rec.r2_out_mean.tolist(),
+               corr_out=rec.corr_out_mean.tolist(), corr_out_std=rec.corr_out_std.tolist(),
+               alpha=rec.alpha.tolist(), skipped=rec.skipped.tolist(),
+               n_dead=rec.n_dead, n_fit=rec.n_fit, n_eval=rec.n_eval)
+    th = dict(r2_min=args.r2_min, corr_max=args.corr_max)
+    crits = {
+        "paper": dict(train_err=tr.mean, train_err_max=args.train_err_max),
+        "paper_strat": dict(train_err=tr_s.mean, train_err_max=args.train_err_max),
+        "info": dict(),
+        # chunk training error within train_err_max of the whole network's (for non-interpolating nets)
+        "relative": dict(train_err=tr.mean, train_err_max=out["train_err"] + args.train_err_max),
+    }
+    for name, kw in crits.items():
+        g = critical_chunk_size(sizes, W, r2=rec.r2_mean, corr_out=rec.corr_out_mean, **th, **kw)
+        out.update({f"w_c_{name}": g.w_c, f"w_star_{name}": g.w_star, f"groups_{name}": g.groups,
+                    f"groups_star_{name}": g.groups_star, f"found_{name}": g.found})
+    return out
 
 
-def probe_errors(Htr, ytr, Hte, yte, sizes, n_draws, seed):
-    """Add-on, NOT the paper's protocol: test error of a logistic regression retrained on chunks."""
-    from sklearn.linear_model import LogisticRegression
-
+def noisy_points(p, data, sizes, draws: int, seed: int) -> dict:
+    """Per-test-point error of uniform chunks of one network, averaged over ``draws`` chunks: (S, N_test)."""
+    Xtr, Xte, ytr, yte, _ = data
+    Hte, Lte = represent(p, Xte)
+    A, b = p[-1][0].T.astype(np.float64), p[-1][1].astype(np.float64)
+    W = Hte.shape[1]
     rng = np.random.default_rng(seed)
-    W, res = Htr.shape[1], []
-    for w in sizes:
-        errs = []
-        for _ in range(n_draws):
+    wrong = np.zeros((len(sizes), len(yte)))
+    for i, w in enumerate(sizes):
+        nd = draws if w < W else 1
+        for _ in range(nd):
             S = draw_chunk(W, int(w), rng)
-            sc = Htr[:, S].std() + 1e-12
-            clf = LogisticRegression(C=100.0, max_iter=2000).fit(Htr[:, S] / sc, ytr)
-            errs.append(float(np.mean(clf.predict(Hte[:, S] / sc) != yte)))
-        res.append(dict(w=int(w), mean=float(np.mean(errs)), std=float(np.std(errs))))
-    return res
+            wrong[i] += np.argmax(Hte[:, S] @ A[:, S].T + b, 1) != yte
+        wrong[i] /= nd
+    Htr, Ltr = represent(p, Xtr)
+    return dict(wrong=wrong, logits=Lte, train_err=float(np.mean(np.argmax(Ltr, 1) != ytr)))
+
+
+# ----------------------------------------------------------------------------- cells
+def cell_path(tag: str, task: str, regime: str, W: int, ext: str) -> Path:
+    return CACHE / f"{task}{tag}" / f"{regime}_W{W}.{ext}"
+
+
+def regime_setup(regime: str, args, n_train: int) -> dict:
+    steps = args.epochs * (n_train // args.batch)
+    mean_lr = args.lr / 2  # cosine from lr to 0
+    wd = {"wd": args.wd, "wd_zero": args.wd, "nowd": 0.0, "nowd_zero": 0.0, "untrained": 0.0,
+          "strong": args.strong_product / (mean_lr * steps)}[regime]
+    return dict(wd=wd, zero_readout=regime.endswith("_zero"), train=regime != "untrained", steps=steps,
+                lr_wd_steps=mean_lr * wd * steps)
+
+
+def run_clean(args) -> None:
+    data = load_clean(0)
+    Xtr, Xte, ytr, yte = data
+    root = jax.random.PRNGKey(args.seed)
+    for W in args.widths:
+        for regime in CLEAN_REGIMES:
+            if W > args.controls_max and regime not in args.wide_regimes:
+                continue
+            path = cell_path(args.tag, "clean", regime, W, "json")
+            if path.exists():
+                continue
+            setup = regime_setup(regime, args, len(Xtr))
+            keys = jax.random.split(jax.random.fold_in(root, W), args.seeds)  # same inits in every regime
+            t = time.time()
+            P0, P = train_cell(keys, W, Xtr, ytr, wd=setup["wd"], zero_readout=setup["zero_readout"],
+                               epochs=args.epochs, batch=args.batch, lr=args.lr, train=setup["train"])
+            t_train = time.time() - t
+            t = time.time()
+            nets = []
+            for s in range(args.seeds):
+                p0, p = unstack(P0, s), unstack(P, s)
+                r = analyse_clean(p0, p, data, args, seed=1000 * W + 10 * s)
+                nets.append(dict(regime=regime, seed=s, **setup, **survival(p0, p), **r))
+            t_an = time.time() - t
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(dict(nets=nets, t_train=t_train, t_analyse=t_an), allow_nan=True))
+            g = [n["groups_star_paper"] for n in nets]
+            gi = [n["groups_star_info"] for n in nets]
+            print(f"clean W={W:5d} {regime:9s} train err {np.mean([n['train_err'] for n in nets]):.4f} "
+                  f"test err {np.mean([n['test_err'] for n in nets]):.4f} groups* paper {np.round(g, 2)} "
+                  f"info {np.round(gi, 2)} (train {t_train:.0f}s, analyse {t_an:.0f}s)", flush=True)
+
+
+def run_noisy(args) -> None:
+    data = load_noisy(args.noisy_train, args.noise, 0)
+    Xtr, Xte, ytr, yte, flip = data
+    root = jax.random.PRNGKey(args.seed + 1)
+    Wmax = max(args.noisy_widths)
+    sizes = chunk_sizes(Wmax, args)
+    for regime in NOISY_REGIMES:
+        for W in args.noisy_widths:
+            path = cell_path(args.tag, "noisy", regime, W, "npz")
+            if path.exists():
+                continue
+            setup = regime_setup(regime, args, len(Xtr))
+            n = args.ensemble if W == Wmax else args.seeds
+            keys = jax.random.split(jax.random.fold_in(root, W), n)
+            t = time.time()
+            P0, P = train_cell(keys, W, Xtr, ytr, wd=setup["wd"], zero_readout=setup["zero_readout"],
+                               epochs=args.noisy_epochs, batch=args.batch, lr=args.lr)
+            t_train = time.time() - t
+            full_wrong, train_err, logits, chunk_wrong = [], [], [], []
+            for s in range(n):
+                p = unstack(P, s)
+                Hte, Lte = represent(p, Xte)
+                logits.append(Lte)
+                full_wrong.append(np.argmax(Lte, 1) != yte)
+                train_err.append(float(np.mean(np.argmax(represent(p, Xtr)[1], 1) != ytr)))
+                if W == Wmax:
+                    chunk_wrong.append(noisy_points(p, data, sizes, args.draws, 77 + s)["wrong"])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(path, full_wrong=np.array(full_wrong), train_err=np.array(train_err),
+                                logits=np.array(logits, np.float32), sizes=sizes,
+                                chunk_wrong=np.array(chunk_wrong) if chunk_wrong else np.zeros((0,)),
+                                t_train=t_train, lr_wd_steps=setup["lr_wd_steps"])
+            print(f"noisy W={W:5d} {regime:9s} train err {np.round(train_err, 4)} test err "
+                  f"{np.mean(full_wrong):.4f} ({t_train:.0f}s)", flush=True)
+
+
+def run_bias(args) -> None:
+    """Diagnostic: chunk test error at fixed sizes with and without the readout bias.
+
+    Retrains the ``--bias-regimes`` cells of the clean task for W <= ``--bias-max`` (same keys,
+    so the same networks as ``run_clean`` up to floating-point reassociation) and evaluates
+    uniform chunks of sizes ``--bias-sizes`` with the trained readout ``(A, b)``, with ``(A, 0)``
+    and with ``(A - A_0, 0)``. Writes ``experiments/data/redundancy_digits_bias{tag}.json``.
+    """
+    data = load_clean(0)
+    Xtr, Xte, ytr, yte = data
+    root = jax.random.PRNGKey(args.seed)
+    rows = []
+    for W in [w for w in args.widths if w <= args.bias_max]:
+        for regime in args.bias_regimes:
+            path = cell_path(args.tag, "bias", regime, W, "json")
+            if not path.exists():
+                setup = regime_setup(regime, args, len(Xtr))
+                keys = jax.random.split(jax.random.fold_in(root, W), args.seeds)
+                P0, P = train_cell(keys, W, Xtr, ytr, wd=setup["wd"], zero_readout=setup["zero_readout"],
+                                   epochs=args.epochs, batch=args.batch, lr=args.lr)
+                sizes = np.array([w for w in args.bias_sizes if w < W] + [W])
+                nets = []
+                for s in range(args.seeds):
+                    p0, p = unstack(P0, s), unstack(P, s)
+                    Hte, Lte = represent(p, Xte)
+                    A, b = p[-1][0].T.astype(np.float64), p[-1][1].astype(np.float64)
+                    A0 = p0[-1][0].T.astype(np.float64)
+                    r = dict(regime=regime, width=W, seed=s, sizes=sizes.tolist(),
+                             test_err=float(np.mean(np.argmax(Lte, 1) != yte)),
+                             bias_norm=float(np.linalg.norm(b)), logit_std=float(Lte.std()))
+                    for name, ro in (("with_bias", (A, b)), ("no_bias", (A, np.zeros_like(b))),
+                                     ("minus_init_no_bias", (A - A0, np.zeros_like(b)))):
+                        r[name] = chunk_errors(Hte, ro, yte, sizes, args.draws, 1000 * W + 10 * s).mean.tolist()
+                    nets.append(r)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(nets))
+                print(f"bias W={W:5d} {regime:8s} chunk err at w={sizes[0]}: with b "
+                      f"{np.mean([n['with_bias'][0] for n in nets]):.3f}, without "
+                      f"{np.mean([n['no_bias'][0] for n in nets]):.3f}", flush=True)
+            rows += json.loads(path.read_text())
+    (DATA_DIR / f"redundancy_digits_bias{args.tag}.json").write_text(
+        json.dumps(_clean_json(dict(args=vars(args), nets=rows)), indent=1, allow_nan=False))
+
+
+# ----------------------------------------------------------------------------- summaries
+def _clean_json(o):
+    if isinstance(o, dict):
+        return {str(k): _clean_json(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean_json(v) for v in o]
+    if isinstance(o, (float, np.floating)):
+        return float(o) if np.isfinite(o) else None
+    if isinstance(o, np.ndarray):
+        return _clean_json(o.tolist())
+    return o.item() if isinstance(o, np.generic) else o
+
+
+def summarise_clean(args) -> None:
+    nets, timing = [], {}
+    for f in sorted((CACHE / f"clean{args.tag}").glob("*.json")):
+        cell = json.loads(f.read_text())
+        nets += cell["nets"]
+        timing[f.stem] = dict(train_s=cell["t_train"], analyse_s=cell["t_analyse"])
+    nets.sort(key=lambda r: (CLEAN_REGIMES.index(r["regime"]), r["width"], r["seed"]))
+    blob = dict(task="digits, 10 classes, 898 train / 899 test", args=vars(args), nets=nets, timing=timing,
+                platform=f"{jax.default_backend()} x{jax.device_count()}")
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    (DATA_DIR / f"redundancy_digits{args.tag}.json").write_text(json.dumps(_clean_json(blob), indent=1, allow_nan=False))
+    cols = ["regime", "width", "seed", "wd", "lr_wd_steps", "train_err", "test_err", "test_err_minus_init",
+            "readout_init_share", "layer2_init_share", "w_star_paper", "groups_star_paper", "w_star_paper_strat",
+            "w_star_info", "groups_star_info", "w_star_relative", "w_c_paper", "w_c_info", "n_dead"]
+    with open(DATA_DIR / f"redundancy_digits{args.tag}.csv", "w", newline="") as fh:
+        wr = csv.writer(fh)
+        wr.writerow(cols)
+        for r in nets:
+            wr.writerow([r.get(c) for c in cols])
+    print(f"wrote {len(nets)} networks to experiments/data/redundancy_digits{args.tag}.{{json,csv}}")
+
+
+def _slope(x, y) -> float:
+    x, y = np.log(x), np.log(y)
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def summarise_noisy(args) -> None:
+    """Error-scaling exponents with bootstrap CIs over test points and networks."""
+    Wmax = max(args.noisy_widths)
+    data = load_noisy(args.noisy_train, args.noise, 0)
+    yte = data[3]
+    rng = np.random.default_rng(12345)
+    out = dict(task=f"digits, {args.noisy_train} training images with {args.noise:.0%} of labels flipped, "
+                    f"{len(yte)} clean test images", args=vars(args), regimes={})
+    for regime in NOISY_REGIMES:
+        cells = {W: np.load(cell_path(args.tag, "noisy", regime, W, "npz")) for W in args.noisy_widths}
+        wide = cells[Wmax]
+        sizes = wide["sizes"]
+        chunk = wide["chunk_wrong"]  # (nets, S, N)
+        probs = np.exp(wide["logits"] - wide["logits"].max(-1, keepdims=True))
+        probs /= probs.sum(-1, keepdims=True)
+        ens_wrong = np.argmax(probs.mean(0), 1) != yte  # (N,)
+        full = {W: c["full_wrong"].astype(float) for W, c in cells.items()}  # (nets, N)
+        fit_c = (sizes >= args.fit_min) & (sizes <= Wmax // 2)
+        fit_f = np.array([W >= args.fit_min for W in args.noisy_widths])
+        mid = np.sqrt(args.fit_min * (Wmax // 2))  # geometric middle of the chunk fit range
+        fit_lo, fit_hi = fit_c & (sizes <= mid), fit_c & (sizes >= mid)
+        Ws = np.array(args.noisy_widths)
+
+        def stats(pts, nets_c, nets_f):
+            ei = ens_wrong[pts].mean()
+            ce = chunk[nets_c][:, :, pts].mean(axis=(0, 2))
+            fe = np.array([full[W][nets_f[W]][:, pts].mean() for W in args.noisy_widths])
+            mem = full[Wmax][:, pts].mean(1).mean()
+            exc_c, exc_f = ce - ei, fe - ei
+            sc = _slope(sizes[fit_c], exc_c[fit_c]) if np.all(exc_c[fit_c] > 0) else np.nan
+            sf = _slope(Ws[fit_f], exc_f[fit_f]) if np.all(exc_f[fit_f] > 0) else np.nan
+            lo = _slope(sizes[fit_lo], exc_c[fit_lo]) if np.all(exc_c[fit_lo] > 0) else np.nan
+            hi = _slope(sizes[fit_hi], exc_c[fit_hi]) if np.all(exc_c[fit_hi] > 0) else np.nan
+            return ei, mem, ce, fe, sc, sf, lo, hi
+
+        N = len(yte)
+        all_f = {W: np.arange(full[W].shape[0]) for W in args.noisy_widths}
+        ei, mem, ce, fe, sc, sf, slo, shi = stats(np.arange(N), np.arange(chunk.shape[0]), all_f)
+        boot = []
+        for _ in range(args.boot):
+            pts = rng.integers(N, size=N)
+            nc = rng.integers(chunk.shape[0], size=chunk.shape[0])
+            nf = {W: rng.integers(full[W].shape[0], size=full[W].shape[0]) for W in args.noisy_widths}
+            b = stats(pts, nc, nf)
+            boot.append((b[0], b[1], b[1] - b[0], b[4], b[5], b[6], b[7]))
+        boot = np.array(boot)
+
+        def ci(col):
+            v = boot[:, col]
+            v = v[np.isfinite(v)]
+            return [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if v.size else [None, None]
+
+        # chunk of size w vs full network of width w (shared widths)
+        shared = [int(W) for W in Ws if W in set(sizes.tolist())]
+        cvf = {}
+        for W in shared:
+            i = int(np.flatnonzero(sizes == W)[0])
+            cvf[W] = dict(chunk=float(ce[i]), full=float(fe[list(Ws).index(W)]))
+        local = np.diff(np.log(ce - ei)) / np.diff(np.log(sizes)) if np.all(ce > ei) else None
+        out["regimes"][regime] = dict(
+            err_inf=float(ei), err_inf_ci=ci(0), member_err=float(mem), member_err_ci=ci(1),
+            member_minus_ensemble=float(mem - ei), member_minus_ensemble_ci=ci(2),
+            slope_chunks=sc, slope_chunks_ci=ci(3), slope_full=sf, slope_full_ci=ci(4),
+            slope_chunks_low=slo, slope_chunks_low_ci=ci(5), slope_chunks_high=shi, slope_chunks_high_ci=ci(6),
+            fit_low_sizes=sizes[fit_lo].tolist(), fit_high_sizes=sizes[fit_hi].tolist(),
+            fit_chunks_sizes=sizes[fit_c].tolist(), fit_full_widths=Ws[fit_f].tolist(),
+            sizes=sizes.tolist(), chunk_err=ce.tolist(), widths=Ws.tolist(), full_err=fe.tolist(),
+            full_err_seeds=[full[W].mean(1).tolist() for W in args.noisy_widths],
+            train_err_max=float(max(c["train_err"].max() for c in cells.values())),
+            train_err_max_by_width=[float(cells[W]["train_err"].max()) for W in args.noisy_widths],
+            chunk_vs_full=cvf, local_slope=None if local is None else local.tolist(),
+            n_nets_wide=int(chunk.shape[0]), n_nets=[int(full[W].shape[0]) for W in args.noisy_widths],
+            t_train={int(W): float(c["t_train"]) for W, c in cells.items()})
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    (DATA_DIR / f"redundancy_digits_noisy{args.tag}.json").write_text(
+        json.dumps(_clean_json(out), indent=1, allow_nan=False))
+    for reg, r in out["regimes"].items():
+        print(f"noisy {reg}: err_inf {r['err_inf']:.4f} members {r['member_err']:.4f} gap "
+              f"{r['member_minus_ensemble']:.4f} {np.round(r['member_minus_ensemble_ci'], 4)} | slope chunks "
+              f"{r['slope_chunks']:.2f} {np.round(r['slope_chunks_ci'], 2)} full {r['slope_full']:.2f} "
+              f"{np.round(r['slope_full_ci'], 2)}")
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="sub-minute smoke run (3 widths, short training)")
-    ap.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64, 128, 256, 512, 1024])
-    ap.add_argument("--hidden1", type=int, default=128)
-    ap.add_argument("--epochs", type=int, default=200)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=0.05)
-    ap.add_argument("--wd", type=float, default=1e-3)
-    ap.add_argument("--es-err", type=float, default=0.05, help="early stop at this training error")
-    ap.add_argument("--seeds", type=int, default=3, help="networks per width (wd regime)")
-    ap.add_argument("--ensemble", type=int, default=8, help="widest networks for err_inf")
-    ap.add_argument("--draws", type=int, default=100, help="chunks per size for errors")
-    ap.add_argument("--draws-rec", type=int, default=20, help="chunks per size for reconstruction")
-    ap.add_argument("--probe-draws", type=int, default=5, help="chunks per size for the retrained probe")
-    ap.add_argument("--holdout", type=float, default=0.5, help="held-out fraction for the R^2 variant")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--task", choices=("all", "clean", "noisy", "bias"), default="all")
+    ap.add_argument("--bias-regimes", nargs="+", default=["wd", "wd_zero", "nowd"])
+    ap.add_argument("--bias-max", type=int, default=1024, help="widest W of the bias diagnostic")
+    ap.add_argument("--bias-sizes", type=int, nargs="+", default=[16, 64])
+    ap.add_argument("--quick", action="store_true", help="small smoke run (tag _quick)")
+    ap.add_argument("--widths", type=int, nargs="+", default=[64, 128, 256, 512, 1024, 2048, 4096])
+    ap.add_argument("--controls-max", type=int, default=2048,
+                    help="widths above this train only --wide-regimes (compute budget)")
+    ap.add_argument("--wide-regimes", nargs="+", default=["wd_zero", "untrained"])
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=0.2)
+    ap.add_argument("--wd", type=float, default=2e-3)
+    ap.add_argument("--strong-product", type=float, default=2.0, help="mean lr * wd * steps of 'strong'")
+    ap.add_argument("--per-octave", type=int, default=4, help="chunk sizes per octave")
+    ap.add_argument("--fine-max", type=int, default=1024, help="largest size of the fine grid")
+    ap.add_argument("--draws", type=int, default=30, help="chunks per size for the errors")
+    ap.add_argument("--draws-rec", type=int, default=3, help="chunks per size for the reconstruction")
+    ap.add_argument("--max-corr", type=int, default=128, help="neurons for the residual correlation")
+    ap.add_argument("--max-targets", type=int, default=512, help="target neurons of the reconstruction")
+    ap.add_argument("--cv-targets", type=int, default=128, help="target neurons for choosing alpha")
+    ap.add_argument("--max-rec-size", type=int, default=512, help="largest chunk size reconstructed")
     ap.add_argument("--r2-min", type=float, default=0.95)
     ap.add_argument("--corr-max", type=float, default=0.1)
     ap.add_argument("--train-err-max", type=float, default=0.01)
+    ap.add_argument("--noisy-train", type=int, default=400)
+    ap.add_argument("--noise", type=float, default=0.3)
+    ap.add_argument("--noisy-widths", type=int, nargs="+", default=[16, 32, 64, 128, 256, 512, 1024])
+    ap.add_argument("--noisy-epochs", type=int, default=100)
+    ap.add_argument("--ensemble", type=int, default=10, help="networks at the widest noisy width")
+    ap.add_argument("--fit-min", type=int, default=16, help="smallest w in the error-scaling fits")
+    ap.add_argument("--boot", type=int, default=1000, help="bootstrap resamples")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--tag", default="", help="suffix for output file names")
-    ap.add_argument("--replot", action="store_true",
-                    help="only redraw the figures from experiments/data/redundancy_digits{tag}.json")
-    ap.add_argument("--blas-threads", type=int, default=1,
-                    help="BLAS threads for the numpy analysis (1 avoids oversubscription on busy machines)")
+    ap.add_argument("--tag", default="")
+    ap.add_argument("--blas-threads", type=int, default=1)
     args = ap.parse_args(argv)
-    if args.replot:
-        tag = args.tag or ("_quick" if args.quick else "")
-        make_figures(_nan(json.loads((DATA_DIR / f"redundancy_digits{tag}.json").read_text())), tag)
-        return
-    with threadpool_limits(limits=args.blas_threads, user_api="blas"):
-        run(args)
-
-
-def run(args: argparse.Namespace) -> None:
     if args.quick:
-        args.widths, args.epochs, args.seeds, args.ensemble = [16, 64, 256], 60, 1, 2
-        args.draws, args.draws_rec, args.probe_draws, args.tag = 30, 6, 2, args.tag or "_quick"
+        args.widths, args.seeds, args.epochs, args.controls_max = [64, 256], 2, 10, 128
+        args.noisy_widths, args.noisy_epochs, args.ensemble, args.draws, args.boot = [16, 64], 20, 3, 10, 50
+        args.tag = args.tag or "_quick"
     t0 = time.time()
-    data = load_data(args.seed)
-    Xtr, ytr, Xte, yte = data
-    x, y = jnp.asarray(Xtr), jnp.asarray(ytr)
-    train = make_trainer(len(Xtr), args.batch, args.epochs, args.lr)
-    root = jax.random.PRNGKey(args.seed)
-    runs = {"wd": [], "early": [], "nowd": []}
-    timing = {}
-    Wmax = max(args.widths)
-    for W in args.widths:
-        dims = (64, args.hidden1, W, 10)
-        keys = jax.random.split(jax.random.fold_in(root, W), args.seeds)  # same inits in both regimes
-        t = time.time()
-        P, hist, early = train(keys, dims, x, y, args.wd, es_err=args.es_err)
-        Pn, hist_n, _ = train(keys, dims, x, y, 0.0)
-        timing[f"train_{W}"] = time.time() - t
-        t = time.time()
-        for s in range(args.seeds):
-            seed = 1000 * W + 10 * s
-            r, (Htr_s, Hte_s) = analyse(unstack(P, s), data, args, seed)
-            runs["wd"].append(dict(r, seed=s, final_loss=hist[-1][0]))
-            if W == Wmax and s == 0:
-                H_wide, Htr_wide, p_wide = Hte_s, Htr_s, unstack(P, 0)
-            if early[s] is not None:
-                r, _ = analyse(early[s][0], data, args, seed + 1)
-                runs["early"].append(dict(r, seed=s, epoch=early[s][1]))
-            r, _ = analyse(unstack(Pn, s), data, args, seed + 2)
-            runs["nowd"].append(dict(r, seed=s, final_loss=hist_n[-1][0]))
-        timing[f"analyse_{W}"] = time.time() - t
-
-        def col(regime, key, W=W):
-            return [q[key] for q in runs[regime] if q["width"] == W]
-
-        print(f"W={W:5d} test err wd {np.mean(col('wd', 'test_err')):.4f} "
-              f"nowd {np.mean(col('nowd', 'test_err')):.4f} early {np.mean(col('early', 'test_err')):.4f} "
-              f"(epochs {col('early', 'epoch')}) | max train err "
-              f"wd {hist[-1][1]:.4f} nowd {hist_n[-1][1]:.4f} | groups wd {col('wd', 'groups')} "
-              f"nowd {col('nowd', 'groups')} early {col('early', 'groups')} | info-only "
-              f"wd {col('wd', 'groups_info')} nowd {col('nowd', 'groups_info')} "
-              f"early {col('early', 'groups_info')} | uniform wd {col('wd', 'groups_uniform')} "
-              f"({time.time() - t0:.0f}s)",
-              flush=True)
-
-    # ensemble asymptote at the widest width
-    t = time.time()
-    keys = jax.random.split(jax.random.fold_in(root, 10**6), args.ensemble)
-    Pens, _, _ = train(keys, (64, args.hidden1, Wmax, 10), x, y, args.wd)
-    ens_logits = [represent(unstack(Pens, i), Xte)[1] for i in range(args.ensemble)]
-    probs = np.mean([np.asarray(jax.nn.softmax(lg)) for lg in ens_logits], axis=0)
-    err_inf = float(np.mean(np.argmax(probs, 1) != yte))
-    member_err = [float(np.mean(np.argmax(lg, 1) != yte)) for lg in ens_logits]
-    timing["ensemble"] = time.time() - t
-
-    # error scaling of chunks of the widest nets and of full nets, above w_c (paper / info-only)
-    wide = [q for q in runs["wd"] if q["width"] == Wmax]
-    sizes = np.array(wide[0]["sizes"])
-    chunk_err = np.mean([q["chunk_test_err"] for q in wide], axis=0)
-    full_err = np.array([np.mean([q["test_err"] for q in runs["wd"] if q["width"] == W])
-                         for W in args.widths])
-    wc_paper = int(np.median([q["w_c"] for q in wide]))
-    wc_info = int(np.median([q["w_c_info"] for q in wide]))
-    scaling = {}
-    for name, s_arr, e_arr in (("chunks", sizes, chunk_err), ("full_nets", np.array(args.widths), full_err)):
-        for crit, w_min in (("paper_wc", wc_paper), ("info_wc", wc_info), ("all_w>=8", 8)):
-            key = f"{name}_above_{crit}"
-            try:
-                fit = error_scaling(s_arr, e_arr, err_inf, w_min=w_min)
-                scaling[key] = dict(slope=fit.slope, stderr=fit.stderr, w_min=w_min,
-                                    sizes=fit.sizes_used.tolist(), excess=fit.excess_used.tolist(),
-                                    n_dropped=fit.n_dropped)
-            except ValueError as exc:
-                scaling[key] = dict(error=str(exc), w_min=w_min)
-
-    # information imbalance chunk <-> full layer, widest network, one chunk per size
-    t = time.time()
-    rng = np.random.default_rng(args.seed)
-    ii = []
-    strata = neuron_strata((p_wide[-1][0].T, p_wide[-1][1]), Wmax)
-    for w in sizes[:-1]:
-        vals = [information_imbalance(H_wide[:, draw_chunk(Wmax, int(w), rng, strata)], H_wide)
-                for _ in range(3)]
-        ii.append(dict(w=int(w), chunk_to_full=float(np.mean([v[0] for v in vals])),
-                       full_to_chunk=float(np.mean([v[1] for v in vals]))))
-    timing["imbalance"] = time.time() - t
-    t = time.time()
-    probe = probe_errors(Htr_wide, ytr, H_wide, yte, [w for w in sizes if w <= 128], args.probe_draws,
-                         args.seed)
-    timing["probe"] = time.time() - t
-    timing["total"] = time.time() - t0
-
-    # threshold sensitivity: median groups over seeds per width, one threshold varied at a time
-    base = dict(r2_min=args.r2_min, corr_max=args.corr_max, train_err_max=args.train_err_max)
-    variants = {"default": {}, "r2_min=0.9": dict(r2_min=0.9), "r2_min=0.99": dict(r2_min=0.99),
-                "corr_max=0.07": dict(corr_max=0.07), "corr_max=0.15": dict(corr_max=0.15),
-                "train_err_max=0": dict(train_err_max=0.0), "train_err_max=0.05": dict(train_err_max=0.05),
-                "no_train_err (info-only)": dict(train_err_max=None)}
-    sensitivity = {}
-    for regime, rs in runs.items():
-        sensitivity[regime] = {}
-        for vname, change in variants.items():
-            th = dict(base, **change)
-            use_tr = th.pop("train_err_max")
-            per_w = []
-            for W in args.widths:
-                gs = [critical_chunk_size(q["sizes"], W, r2=q["r2"], corr_out=q["corr_out"],
-                                          train_err=q["chunk_train_err"] if use_tr is not None else None,
-                                          train_err_max=use_tr if use_tr is not None else 0.0, **th).groups
-                      for q in rs if q["width"] == W]
-                per_w.append(float(np.median(gs)) if gs else None)
-            sensitivity[regime][vname] = per_w
-
-    summary = dict(
-        task="10-class digits", sensitivity_groups=sensitivity, n_train=len(Xtr), n_test=len(Xte),
-        args=vars(args), err_inf=err_inf,
-        ensemble_member_err=member_err, scaling=scaling, imbalance=ii, probe=probe, timing_s=timing,
-        platform=f"{jax.default_backend()} x{jax.device_count()}", runs=runs)
-    write_outputs(summary, args.tag)
-    print(json.dumps({k: summary[k] for k in ("err_inf", "scaling", "sensitivity_groups", "timing_s")},
-                     indent=1, default=float))
-
-
-# ----------------------------------------------------------------------------- outputs
-DATA_DIR, FIG_DIR = ROOT / "experiments" / "data", ROOT / "docs" / "figures"
-
-
-def write_outputs(summary: dict, tag: str) -> None:
-    """Write experiments/data/redundancy_digits{tag}.{json,csv} and the figures."""
-    data_dir = DATA_DIR
-    data_dir.mkdir(parents=True, exist_ok=True)
-    def clean(o):  # strict JSON: NaN/inf -> null, numpy scalars -> Python
-        if isinstance(o, dict):
-            return {k: clean(v) for k, v in o.items()}
-        if isinstance(o, (list, tuple)):
-            return [clean(v) for v in o]
-        if isinstance(o, (float, np.floating)):
-            return float(o) if np.isfinite(o) else None
-        return o.item() if isinstance(o, np.generic) else o
-
-    text = json.dumps(clean(summary), indent=1, allow_nan=False)
-    (data_dir / f"redundancy_digits{tag}.json").write_text(text)
-    with open(data_dir / f"redundancy_digits{tag}.csv", "w", newline="") as fh:
-        wr = csv.writer(fh)
-        wr.writerow(["regime", "width", "seed", "train_err", "test_err", "w_c", "groups", "found",
-                     "w_c_uniform", "groups_uniform", "w_c_info", "groups_info", "w_c_info_holdout",
-                     "groups_info_holdout", "n_dead"])
-        for regime, rs in summary["runs"].items():
-            for r in rs:
-                wr.writerow([regime, r["width"], r["seed"], r["train_err"], r["test_err"], r["w_c"],
-                             r["groups"], r["found"], r["w_c_uniform"], r["groups_uniform"],
-                             r["w_c_info"], r["groups_info"],
-                             r.get("w_c_info_holdout"), r.get("groups_info_holdout"), r["n_dead"]])
-    make_figures(summary, tag)
-
-
-def _nan(o):
-    """Inverse of the JSON cleaning: null -> NaN inside lists."""
-    if isinstance(o, dict):
-        return {k: _nan(v) for k, v in o.items()}
-    if isinstance(o, list):
-        return [np.nan if v is None else _nan(v) for v in o]
-    return o
-
-
-def make_figures(summary: dict, tag: str) -> None:
-    """The three figures docs/figures/redundancy_digits_{groups,error,reconstruction}{tag}.png."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
-
-    fig_dir = FIG_DIR
-    fig_dir.mkdir(parents=True, exist_ok=True)
-
-    runs, widths = summary["runs"], sorted({r["width"] for r in summary["runs"]["wd"]})
-    Wmax = max(widths)
-    colors = {"wd": "C0", "early": "C1", "nowd": "C2"}
-    shift = {"wd": 1.0, "early": 0.94, "nowd": 1.06}  # small x offsets so that curves stay visible
-    labels = {"wd": "weight decay, zero train err", "early": "early-stopped", "nowd": "no weight decay"}
-
-    # 1. groups versus width
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
-    for regime, rs in runs.items():
-        ws = sorted({r["width"] for r in rs})
-        for key, a, ls, extra in (("groups", ax[0], "-", " (balanced chunks)"),
-                                  ("groups_uniform", ax[0], "--", " (uniform chunks)"),
-                                  ("groups_info", ax[1], "-", "")):
-            g = [[r[key] for r in rs if r["width"] == w] for w in ws]
-            a.errorbar(np.array(ws) * shift[regime], [np.mean(v) for v in g], yerr=[np.std(v) for v in g],
-                       marker="o", ls=ls,
-                       color=colors[regime], label=labels[regime] + extra, capsize=3)
-    titles = ("paper criterion: R$^2$, residual corr., chunk train err",
-              "information only: R$^2$ and residual corr.")
-    for a, title in zip(ax, titles):
-        a.plot(widths, np.array(widths) / 16, "k:", lw=0.8, label="W/16 (linear)")
-        a.set(xscale="log", yscale="log", xlabel="last hidden width W", ylabel="groups W / w$_c$")
-        a.set_title(title, fontsize=9)
-        a.set_xticks(widths, [str(w) for w in widths])
-        a.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-        a.legend(fontsize=6)
-    fig.suptitle("Digits (10 classes), 64-128-W-10 ReLU net: number of redundant groups "
-                 "(mean and std over seeds)")
-    fig.tight_layout()
-    fig.savefig(fig_dir / f"redundancy_digits_groups{tag}.png", dpi=120)
-    plt.close(fig)
-
-    # 2. chunk error of the widest net vs full nets of width w; error scaling
-    wide = [r for r in runs["wd"] if r["width"] == Wmax]
-    sizes = np.array(wide[0]["sizes"])
-    fig, ax = plt.subplots(1, 3, figsize=(14, 4))
-    full = [[r["test_err"] for r in runs["wd"] if r["width"] == w] for w in widths]
-    for i, r in enumerate(wide):
-        ax[0].plot(sizes, r["chunk_test_err"], "o-", color="C0", alpha=0.6,
-                   label=f"chunks of W={Wmax} (test), {len(wide)} nets" if i == 0 else None)
-        ax[0].plot(sizes, r["chunk_train_err"], "s--", color="C0", alpha=0.4,
-                   label=f"chunks of W={Wmax} (train)" if i == 0 else None)
-    ax[0].errorbar(widths, [np.mean(v) for v in full], yerr=[np.std(v) for v in full], marker="^",
-                   color="C3", label="full nets of width w (test)", capsize=3)
-    pr = summary["probe"]
-    ax[0].errorbar([d["w"] for d in pr], [d["mean"] for d in pr], yerr=[d["std"] for d in pr], marker="x",
-                   color="C4", ls="--", label="add-on: readout retrained on chunk", capsize=2)
-    ax[0].axhline(summary["err_inf"], color="k", ls=":", label="ensemble err$_\\infty$")
-    ax[0].set(xscale="log", xlabel="chunk size / width w", ylabel="error",
-              title="chunk vs full-network error")
-    ax[0].set_yscale("symlog", linthresh=1e-2)
-    ax[0].set_ylim(0, 1.2)
-    ax[0].legend(fontsize=7)
-    ei = summary["err_inf"]
-    ex_c = np.mean([r["chunk_test_err"] for r in wide], axis=0) - ei
-    ex_f = np.array([np.mean(v) for v in full]) - ei
-    ax[1].plot(sizes[ex_c > 0], ex_c[ex_c > 0], "o-", color="C0", label=f"chunks of W={Wmax}")
-    if np.any(ex_f > 0):
-        ax[1].plot(np.array(widths)[ex_f > 0], ex_f[ex_f > 0], "^-", color="C3", label="full nets")
-    if np.any((sizes == 16) & (ex_c > 0)):
-        ref = np.array([16.0, Wmax])
-        ax[1].plot(ref, ex_c[sizes == 16][0] * (ref / 16) ** -0.5, "k-.", label="w$^{-1/2}$ (from w=16)")
-    txt = "\n".join(f"{k}: {v['slope']:.2f}$\\pm${v['stderr']:.2f}" for k, v in summary["scaling"].items()
-                    if "slope" in v) or "no fit possible"
-    ax[1].text(0.03, 0.04, "fitted slopes\n" + txt, transform=ax[1].transAxes, fontsize=6)
-    ax[1].set(xscale="log", yscale="log", xlabel="w", ylabel="test error - err$_\\infty$",
-              title=f"error scaling (err$_\\infty$={ei:.4f}; non-positive points omitted)")
-    ax[1].title.set_fontsize(8)
-    ax[1].legend(fontsize=7)
-    ii = summary["imbalance"]
-    ws_ii = [d["w"] for d in ii]
-    ax[2].plot(ws_ii, [d["chunk_to_full"] for d in ii], "o-", label="$\\Delta$(chunk$\\to$full)")
-    ax[2].plot(ws_ii, [d["full_to_chunk"] for d in ii], "s-", label="$\\Delta$(full$\\to$chunk)")
-    ax[2].set(xscale="log", xlabel="chunk size w", ylabel="information imbalance",
-              title=f"W={Wmax}, test inputs")
-    ax[2].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(fig_dir / f"redundancy_digits_error{tag}.png", dpi=120)
-    plt.close(fig)
-
-    # 3. R^2 and residual correlation versus chunk size, per regime, widest net
-    fig, ax = plt.subplots(1, 3, figsize=(14, 4))
-    for regime, rs in runs.items():
-        r = next((q for q in rs if q["width"] == Wmax and q["seed"] == 0), None)
-        if r is None:
-            continue
-        s = np.array(r["sizes"])
-        ax[0].plot(s, r["r2"], "o-", color=colors[regime], label=labels[regime] + " (in-sample)")
-        if "r2_holdout" in r:
-            ax[0].plot(s, r["r2_holdout"], "o:", color=colors[regime], label=labels[regime] + " (held-out)")
-        ax[1].plot(s, r["corr_out"], "o-", color=colors[regime], label=labels[regime] + " (outside chunk)")
-        ax[1].plot(s, r["corr_all"], "x:", color=colors[regime], label=labels[regime] + " (all neurons)")
-        ax[2].plot(s, r["chunk_train_err"], "o-", color=colors[regime], label=labels[regime])
-    a = summary["args"]
-    ax[0].axhline(a["r2_min"], color="k", ls="--", lw=0.8)
-    ax[1].axhline(a["corr_max"], color="k", ls="--", lw=0.8)
-    ax[1].axhline(np.sqrt(2 / (np.pi * summary["n_test"])), color="grey", ls=":", lw=0.8,
-                  label="independent-noise floor")
-    ax[2].axhline(a["train_err_max"], color="k", ls="--", lw=0.8)
-    ax[0].set(xscale="log", xlabel="chunk size w", ylabel="R$^2$",
-              title=f"reconstruction, W={Wmax}, seed 0 (held-out: 50% rows)",
-              ylim=(-0.05, 1.05))
-    ax[1].set(xscale="log", xlabel="chunk size w", ylabel="mean |corr| of residuals",
-              title="residual correlation")
-    ax[2].set(xscale="log", xlabel="chunk size w", ylabel="chunk training error",
-              title="chunk training error")
-    ax[2].set_yscale("symlog", linthresh=1e-2)
-    ax[2].set_ylim(0, 1.2)
-    for x_ in ax:
-        x_.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(fig_dir / f"redundancy_digits_reconstruction{tag}.png", dpi=120)
-    plt.close(fig)
+    with threadpool_limits(limits=args.blas_threads, user_api="blas"):
+        if args.task in ("all", "clean"):
+            run_clean(args)
+            summarise_clean(args)
+        if args.task in ("all", "noisy"):
+            run_noisy(args)
+            summarise_noisy(args)
+        if args.task in ("all", "bias"):
+            run_bias(args)
+    print(f"total {time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":

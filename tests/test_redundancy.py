@@ -17,6 +17,7 @@ from benign.redundancy import (
     default_sizes,
     draw_chunk,
     error_scaling,
+    loo_ridge_alpha,
     neuron_strata,
 )
 from benign.redundancy.imbalance import information_imbalance, neighbour_ranks
@@ -182,6 +183,21 @@ def test_same_seed_gives_same_chunks_on_train_and_test():
     assert np.all(np.diff(chunk_errors(H, ro, y, [1, 8, 32], 20, 0).mean) < 0)  # more neurons, less error
 
 
+def test_nested_chunks_match_the_direct_restricted_readout():
+    H, ro, y = planted(4, n=300)  # W = 64
+    W = H.shape[1]
+    res = chunk_errors(H, ro, y, [7, 3, 20], 2, 5)  # nested (default for uniform chunks)
+    rng = np.random.default_rng(5)
+    for d in range(2):
+        perm = rng.permutation(W)
+        for k, w in enumerate([7, 3, 20]):
+            assert res.errors[k, d] == np.mean(chunk_predict(H, ro, np.sort(perm[:w])) != y)
+    # same distribution as independent chunks: means agree within sampling error
+    a = chunk_errors(H, ro, y, [2, 8], 400, 0)
+    b = chunk_errors(H, ro, y, [2, 8], 400, 1, nested=False)
+    assert np.all(np.abs(a.mean - b.mean) < 4 * np.hypot(a.std, b.std) / np.sqrt(400) + 1e-9)
+
+
 # ----------------------------------------------------------------------------- reconstruction
 def test_reconstruction_full_width_and_dead_neurons():
     H, _, _ = planted(2, n=200)
@@ -245,6 +261,9 @@ def test_default_sizes():
     assert default_sizes(16).tolist() == [1, 2, 4, 8, 16]
     assert default_sizes(24).tolist() == [1, 2, 4, 8, 16, 24]
     assert default_sizes(1).tolist() == [1]
+    assert default_sizes(16, per_octave=2).tolist() == [1, 2, 3, 4, 6, 8, 11, 16]
+    fine = default_sizes(4096, per_octave=4)
+    assert fine[-1] == 4096 and np.all(np.diff(fine) > 0) and {64, 128, 1024, 2048} <= set(fine.tolist())
 
 
 # ----------------------------------------------------------------------------- error scaling
@@ -262,6 +281,108 @@ def test_error_scaling_recovers_exponent():
     assert fit3.n_dropped == 2 and fit3.sizes_used.tolist() == [16, 32, 64, 128]
     with pytest.raises(ValueError, match="sizes"):
         error_scaling(w, err, 0.03, w_min=128)
+
+
+# ----------------------------------------------------------------------------- fixed reconstruction
+def test_pure_noise_control_has_one_group():
+    """N = 100 inputs of W = 400 independent features: nothing is redundant, whatever the fitting mode.
+
+    In-sample with a tiny ridge, any chunk of w >= N - 1 columns fits the centred rows exactly
+    (R^2 = 1, zero residuals), so such sizes must not be evaluated."""
+    rng = np.random.default_rng(11)
+    H = rng.normal(size=(100, 400))
+    A = rng.normal(size=(3, 400))
+    y = np.argmax(H @ A.T, axis=1)
+    ro = (A, np.zeros(3))
+    for fit in ("auto", "holdout", "in-sample"):
+        res = count_groups(H, ro, y, rng=0, fit=fit, n_draws=10, n_draws_rec=4)
+        assert res.groups == 1.0 and not res.found and res.w_c == 400 and res.w_star == 400.0, fit
+    # why the sizes are skipped: the in-sample fit of 128 noise columns to 100 centred rows is exact
+    Hc = H - H.mean(0)
+    S = np.arange(128)
+    E = Hc - Hc[:, S] @ np.linalg.lstsq(Hc[:, S], Hc, rcond=None)[0]
+    assert np.sum(E**2) / np.sum(Hc**2) < 1e-12
+    rec = chunk_reconstruction(H, default_sizes(400), 3, 0, alpha=1e-8)
+    assert rec.skipped.tolist() == [w >= 99 and w < 400 for w in default_sizes(400)]
+    assert np.all(np.isnan(rec.r2_mean[rec.skipped])) and np.all(rec.r2_mean[~rec.skipped][:-1] < 0.8)
+
+
+def _brute_loo(X, Y, alpha):
+    """Leave-one-out squared error of ridge with an unpenalised intercept, refitting n times."""
+    n = X.shape[0]
+    err = 0.0
+    for i in range(n):
+        keep = np.arange(n) != i
+        Xm, Ym = X[keep].mean(0), Y[keep].mean(0)
+        Xk, Yk = X[keep] - Xm, Y[keep] - Ym
+        beta = np.linalg.solve(Xk.T @ Xk + alpha * np.eye(X.shape[1]), Xk.T @ Yk)
+        err += np.sum((Y[i] - Ym - (X[i] - Xm) @ beta) ** 2)
+    return err / (n * Y.shape[1])
+
+
+def test_loo_alpha_matches_refitting_and_sklearn():
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(40, 6)) @ rng.normal(size=(6, 6))
+    Y = X @ rng.normal(size=(6, 3)) + rng.normal(size=(40, 3))
+    Xc, Yc = X - X.mean(0), Y - Y.mean(0)
+    alphas = np.logspace(-3, 3, 7)
+    best, loo = loo_ridge_alpha(Xc, Yc, alphas)
+    ref = np.array([_brute_loo(X, Y, a) for a in alphas])
+    np.testing.assert_allclose(loo, ref, rtol=1e-9)
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    assert best == sklearn.RidgeCV(alphas=alphas).fit(X, Y).alpha_
+
+
+def test_reconstruction_on_separate_rows_matches_sklearn_ridge():
+    lm = pytest.importorskip("sklearn.linear_model")
+    H, _, _ = planted(2, n=300)
+    Hf, He = H[:200], H[200:]
+    W, w, alpha = H.shape[1], 8, 0.5
+    rec = chunk_reconstruction(He, [w], 1, 42, alpha, H_fit=Hf)
+    S = draw_chunk(W, w, np.random.default_rng(42))  # the first draw of the same generator
+    pred = lm.Ridge(alpha=alpha).fit(Hf[:, S], Hf).predict(He[:, S])
+    ref = 1 - np.sum((He - pred) ** 2) / np.sum((He - Hf.mean(0)) ** 2)
+    assert rec.mode == "separate" and rec.n_fit == 200 and rec.n_eval == 100
+    assert rec.r2_mean[0] == pytest.approx(ref, rel=1e-9)
+    out = np.setdiff1d(np.arange(W), S)
+    ref_out = 1 - np.sum((He - pred)[:, out] ** 2) / np.sum((He - Hf.mean(0))[:, out] ** 2)
+    assert rec.r2_out_mean[0] == pytest.approx(ref_out, rel=1e-9)
+    cv = chunk_reconstruction(He, [w, 16], 3, 0, "cv", H_fit=Hf)
+    assert np.all(cv.alpha > 0) and np.all(cv.r2_mean > 0.5)
+
+
+def test_subsampled_residual_correlation_estimates_the_full_mean():
+    H, _, _ = planted(8, k=2, n=400)  # W = 128
+    full = chunk_reconstruction(H, [8, 32], 20, 0, 1e-3, holdout=0.5)
+    sub = chunk_reconstruction(H, [8, 32], 20, 0, 1e-3, holdout=0.5, max_corr=32)
+    np.testing.assert_allclose(sub.corr_out_mean, full.corr_out_mean, rtol=0.15)
+    np.testing.assert_allclose(sub.r2_mean, full.r2_mean, rtol=1e-12)  # same chunks, R^2 not subsampled
+    tsub = chunk_reconstruction(H, [8, 32], 20, 0, 1e-3, holdout=0.5, max_targets=64)
+    np.testing.assert_allclose(tsub.r2_mean, full.r2_mean, atol=0.01)  # 64 of 128 targets estimate R^2
+    capped = chunk_reconstruction(H, [8, 32, 64], 2, 0, 1e-3, holdout=0.5, max_size=32)
+    assert capped.skipped.tolist() == [False, False, True] and np.isnan(capped.r2_mean[2])
+
+
+def test_critical_size_skips_unmeasured_sizes_and_interpolates():
+    sizes = [1, 2, 4, 8, 16, 32, 64]
+    r2 = [0.5, 0.7, 0.9, 0.98, 0.99, np.nan, 1.0]  # 32 not measured, 64 = W
+    res = critical_chunk_size(sizes, 64, r2=r2)
+    assert res.found and res.w_c == 8 and res.groups == 8.0
+    assert res.w_star == pytest.approx(4 * 2**0.625)  # 0.95 is 5/8 of the way from 0.90 to 0.98
+    assert res.groups_star == pytest.approx(64 / res.w_star)
+    # two criteria failing at w = 4: the later crossing wins
+    tr = [0.5, 0.3, 0.05, 0.0, 0.0, 0.0, 0.0]
+    res2 = critical_chunk_size(sizes, 64, r2=r2, train_err=tr, train_err_max=0.01)
+    assert res2.w_star == pytest.approx(4 * 2**0.8)
+    # unmeasured sizes inherit the reconstruction verdict of the largest measured one
+    r2_short = [0.5, 0.7, 0.9, 0.98, 0.99, np.nan, np.nan, 1.0]
+    late = critical_chunk_size(sizes + [128], 128, r2=r2_short, train_err=[0.5, 0.3, 0.2, 0.1, 0.05, 0.0, 0.0, 0.0])
+    assert late.found and late.w_c == 32 and late.w_star == pytest.approx(16 * 2**0.8)
+    assert np.isnan(late.r2[5])  # the stored curve is the measured one
+    first = critical_chunk_size(sizes, 64, r2=[0.99] * 7)
+    assert first.w_c == 1 and first.w_star == 1.0
+    none = critical_chunk_size(sizes, 64, r2=[0.5] * 7)
+    assert not none.found and none.w_star == 64.0 and none.groups_star == 1.0
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -290,6 +411,16 @@ def test_bad_input_names_the_parameter():
         (lambda: critical_chunk_size([1, 8], 4, r2=[0.5, 1.0]), "sizes"),
         (lambda: error_scaling([1, 2, 4], [0.5, 0.4], 0.1), "sizes"),
         (lambda: draw_chunk(10, 11, np.random.default_rng(0)), "w"),
+        (lambda: chunk_reconstruction(H, [2], 2, 0, alpha="loo"), "alpha"),
+        (lambda: chunk_reconstruction(H, [2], 2, 0, max_corr=1), "max_corr"),
+        (lambda: chunk_reconstruction(H, [2], 2, 0, cv_targets=0), "cv_targets"),
+        (lambda: chunk_reconstruction(H, [2], 2, 0, max_targets=1), "max_targets"),
+        (lambda: chunk_reconstruction(H, [2], 2, 0, max_size=0), "max_size"),
+        (lambda: chunk_reconstruction(H, [2], 2, 0, H_fit=H[:, :-1]), "H_fit"),
+        (lambda: count_groups(H, ro, y, rng=0, fit="test"), "fit"),
+        (lambda: count_groups(H, ro, y, rng=0, fit="train"), "H_train"),
+        (lambda: default_sizes(16, per_octave=0), "per_octave"),
+        (lambda: default_sizes(0), "W"),
     ]
     for fn, name in cases:
         with pytest.raises(ValueError, match=name):

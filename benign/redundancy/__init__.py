@@ -15,6 +15,7 @@ from .chunks import (
                      default_sizes,
                      draw_chunk,
                      error_scaling,
+                     loo_ridge_alpha,
                      neuron_strata,
 )
 from .cnn import cnn_representation
@@ -23,5 +24,5 @@ from .imbalance import information_imbalance, neighbour_ranks
 __all__ = [
     "ChunkErrors", "ChunkReconstruction", "ErrorScaling", "RedundancyGroups", "chunk_errors", "chunk_logits",
     "chunk_predict", "chunk_reconstruction", "cnn_representation", "count_groups", "critical_chunk_size",
-    "default_sizes", "draw_chunk", "error_scaling", "information_imbalance", "neighbour_ranks", "neuron_strata",
+    "default_sizes", "draw_chunk", "error_scaling", "loo_ridge_alpha", "information_imbalance", "neighbour_ranks", "neuron_strata",
 ]
