@@ -94,9 +94,10 @@ def resolve_engine(cfg: Config, optimizer=None) -> str:
     'auto' picks 'coef' for plain GD when the basis is smaller than the ambient dimension
     (``d > k + n (P - 1)``): a step then costs O(m n^2 P^2) instead of O(m n P d). Raises
     ``ValueError`` for ``engine='coef'`` with an optimizer (its updates are not combinations of the
-    training patches with known coefficients, so the coefficient engine cannot be exact).
+    training patches with known coefficients, so the coefficient engine cannot be exact). A run on the
+    user's own arrays (``data='custom'``) is always dense (``make_config`` rejects ``engine='coef'``).
     """
-    if cfg.engine == "dense":
+    if cfg.engine == "dense" or cfg.data == "custom":
         return "dense"
     if optimizer is not None:
         if cfg.engine == "coef":

@@ -26,7 +26,7 @@ import numpy as np
 
 ACTIVATIONS = ("relu", "leaky_relu", "poly_relu")
 LOSSES = ("logistic", "hinge", "exponential")
-DATAS = ("signal_noise", "xor")
+DATAS = ("signal_noise", "xor", "custom")
 OUTPUT_INITS = ("constant", "gaussian")
 HIDDEN_INITS = ("gaussian", "uniform")
 REDUCES = ("sum", "mean")
@@ -144,7 +144,9 @@ class Config:
         the shapes of what is drawn, never on a dynamic hyper-parameter, a position in a batch, the
         precision or the engine (paired randomness, see the module docstring).
         """
-        text = ";".join(f"{k}={getattr(self, k)!r}" for k in DRAW_FIELDS)
+        # A run on the user's own data (data='custom') draws W(0) as the signal-noise run of its shapes.
+        shape = {k: ("signal_noise" if k == "data" and self.data == "custom" else getattr(self, k)) for k in DRAW_FIELDS}
+        text = ";".join(f"{k}={v!r}" for k, v in shape.items())
         digest = hashlib.sha256(text.encode()).digest()
         return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
@@ -221,9 +223,12 @@ def make_config(
             ``mu_norm`` is ``|a| = |b|``.
         eta, eta_w, eta_a: GD step sizes; ``eta`` sets both, ``eta_w`` / ``eta_a`` override it.
         n, d, m: training points (>= 1), patch dimension (>= 1), filters per class (>= 1).
-        n_patches: patches per input (>= 2): one signal patch and ``n_patches - 1`` noise patches.
+        n_patches: patches per input (>= 2): one signal patch and ``n_patches - 1`` noise patches
+            (>= 1 for ``data='custom'``).
         data: ``'signal_noise'`` (signal patch ``y_hat mu``) or ``'xor'`` (signal patch
-            ``+-(a+b)`` for label +1, ``+-(a-b)`` for -1; ``a``, ``b`` at angle ``xor_angle``).
+            ``+-(a+b)`` for label +1, ``+-(a-b)`` for -1; ``a``, ``b`` at angle ``xor_angle``);
+            ``'custom'`` marks a run on the user's own arrays (set by ``simulate(data=(X, y), ...)``:
+            dense engine, test error on the given test set, ``p = 0``).
         sigma_p, p, noise: noise std (>= 0), label-flip rate in [0, 0.5), ``'orthogonal'`` (noise
             covariance ``sigma_p^2 (I - projection on the signal directions)``) or ``'isotropic'``.
         activation, q, leaky_slope: ``'relu'``, ``'leaky_relu'`` (slope in [0, 1)) or
@@ -262,7 +267,7 @@ def make_config(
     for k in ("n", "d", "m", "n_test"):
         kw[k] = _check_int(k, kw[k], 1)
     kw["steps"] = _check_int("steps", kw["steps"], 1, MAX_STEPS)
-    kw["n_patches"] = _check_int("n_patches", kw["n_patches"], 2)
+    kw["n_patches"] = _check_int("n_patches", kw["n_patches"], 1 if kw["data"] == "custom" else 2)
     kw["n_checkpoints"] = _check_int("n_checkpoints", kw["n_checkpoints"], 2)
     kw["seed"] = _check_int("seed", kw["seed"], 0, 2**31 - 1)
     for k, choices in (("activation", ACTIVATIONS), ("loss", LOSSES), ("data", DATAS), ("output_init", OUTPUT_INITS),
@@ -287,6 +292,11 @@ def make_config(
         kw[k] = _check_float(k, kw[k], 0.0)
     kw["stop_loss"] = _check_float("stop_loss", kw["stop_loss"], 0.0, lo_open=True)
     kw["xor_angle"] = _check_float("xor_angle", kw["xor_angle"], 0.0, math.pi, lo_open=True, hi_open=True)
+    if kw["data"] == "custom":
+        if kw["engine"] == "coef":
+            raise _err("engine", kw["engine"], "'dense' or 'auto' with data='custom' (your own arrays train on the dense engine)")
+        if kw["test_error_method"] != "test_set":
+            raise _err("test_error_method", kw["test_error_method"], "'test_set' with data='custom' (the error is measured on your test set)")
     if kw["data"] == "xor" and kw["d"] < 2:
         raise _err("d", kw["d"], "an integer >= 2 for data='xor' (two signal directions)")
 

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from . import dynamics, model, testerror
+from . import dynamics, keys, model, testerror
 from .config import Config
 from .data import Dataset
 from .dynamics import Hyper, Progress
@@ -50,6 +50,17 @@ def init(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None = N
     U, ds, params, hyper, test = dynamics.setup_run(cfg, key, hyper, mu_dir)
     opt_state = () if optimizer is None else optimizer.init(params)
     return DenseState(U, ds, test, hyper, params, opt_state, dynamics.start())
+
+
+def init_custom(cfg: Config, key: jax.Array, hyper: Hyper, train: Dataset, test: Dataset, optimizer=None) -> DenseState:
+    """A run on the user's own ``train`` / ``test`` sets (``data='custom'``): the initial parameters are
+    drawn from ``key`` exactly as :func:`init` draws them, so with the arrays of
+    :func:`benign.sample_data` this is the run :func:`init` starts. ``U`` is a zero (1, d) placeholder."""
+    dtype = dynamics.dtype_of(cfg)
+    hyper = Hyper(*(jnp.asarray(h, dtype) for h in hyper))
+    params = model.init_params(keys.split_run(key).init, cfg, hyper.init_scale, hyper.sigma_0, dtype)
+    opt_state = () if optimizer is None else optimizer.init(params)
+    return DenseState(jnp.zeros((1, cfg.d), dtype), train, test, hyper, params, opt_state, dynamics.start())
 
 
 def objective_and_grads(cfg: Config, params: Params, X: jax.Array, y: jax.Array, hyper: Hyper) -> tuple[jax.Array, jax.Array, Params]:

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..core import coef, dense, dynamics, keys, testerror
 from ..core.config import Config, make_config
+from ..core.data import Dataset
 from ..core.dynamics import HYPER_FIELDS, Hyper, checkpoint_steps
 from .result import Result, final_metrics
 
@@ -42,6 +43,11 @@ _PROGRESS_AFTER_S = 10.0
 def _init(cfg: Config, engine: str, optimizer, seeds, hashes, hyper: Hyper, mu_dirs):
     mod = _ENGINES[engine]
     return jax.vmap(lambda s, h, hy, md: mod.init(cfg, keys.run_key(s, h), hy, md, optimizer))(seeds, hashes, hyper, mu_dirs)
+
+
+@functools.partial(jax.jit, static_argnames=("cfg", "optimizer"))
+def _init_custom(cfg: Config, optimizer, seeds, hashes, hyper: Hyper, train, test):
+    return jax.vmap(lambda s, h, hy: dense.init_custom(cfg, keys.run_key(s, h), hy, train, test, optimizer))(seeds, hashes, hyper)
 
 
 @functools.partial(jax.jit, static_argnames=("cfg", "engine", "optimizer"))
@@ -225,7 +231,8 @@ class _ProgressWatch:
 
 
 # ------------------------------------------------------------------------------ the driver
-def run_group(configs: Sequence[Config], optimizer=None, return_params: bool = False, progress: bool | None = None) -> dict[str, np.ndarray]:
+def run_group(configs: Sequence[Config], optimizer=None, return_params: bool = False, progress: bool | None = None,
+              custom: tuple[Any, Any] | None = None) -> dict[str, np.ndarray]:
     """Train configs that share their static fields as one batch: returns their trajectories.
 
     The batch is spread over every local JAX device (several GPUs, or CPU devices forced with
@@ -236,7 +243,9 @@ def run_group(configs: Sequence[Config], optimizer=None, return_params: bool = F
     the final ``W`` (B, 2, m, d), ``a_final``, ``b_final``, and ``steps`` (K,).
 
     ``progress``: ``True`` shows a progress bar, ``False`` never, ``None`` (default) when the group is
-    estimated (after its first compiled segment) to take more than 10 s.
+    estimated (after its first compiled segment) to take more than 10 s. ``custom``: for
+    ``data='custom'`` configs, the ``((X, y), (X_test, y_test))`` arrays every run of the group trains
+    and is tested on (:func:`custom_datasets`; see :func:`simulate`).
 
     Raises:
         ValueError: mixed static fields, an optax optimizer with ``engine='coef'``, or a batch whose
@@ -247,6 +256,9 @@ def run_group(configs: Sequence[Config], optimizer=None, return_params: bool = F
     static = configs[0].static()
     if any(c.static() != static for c in configs[1:]):
         raise ValueError("run_group needs configs with identical static fields; use simulate_batch to group them")
+    if (static.data == "custom") != (custom is not None):
+        raise ValueError("data='custom' runs need their arrays: call simulate(data=(X, y), test_data=(X_test, y_test))"
+                         if custom is None else "custom arrays were given for configs whose data is not 'custom'")
     engine = coef.resolve_engine(static, optimizer)  # 'dense' | 'coef'; ValueError for coef + optimizer
     B = len(configs)
     _check_size(static, engine, B)
@@ -265,7 +277,12 @@ def run_group(configs: Sequence[Config], optimizer=None, return_params: bool = F
             e1[0] = 1.0
             mu_dirs = jnp.asarray(np.stack([np.asarray(c.mu_vec) if c.mu_vec is not None else e1 for c in configs]).astype(dtype))
         args = _shard_batch((seeds, hashes, hyper, mu_dirs), B)
-        state = _init(static, engine, optimizer, *args)
+        if custom is None:
+            state = _init(static, engine, optimizer, *args)
+        else:
+            train, test = (Dataset(X=jnp.asarray(X, dtype), y=jnp.asarray(y, dtype), y_clean=jnp.asarray(y, dtype), S=jnp.zeros((len(y), 1), dtype))
+                           for X, y in custom)
+            state = _init_custom(static, optimizer, *args[:3], train, test)
         state, first = _record(static, engine, state)
         records = [first]
         watch = _ProgressWatch(static.steps, f"{B} run(s), {engine} engine", progress)
@@ -385,6 +402,48 @@ def simulate_batch(configs: Sequence[Config] | None = None, *, optimizer=None, r
     return results  # type: ignore[return-value]
 
 
+def _labels(name: str, y: Any, n: int) -> np.ndarray:
+    y = np.asarray(y)
+    if y.shape != (n,) or y.dtype.kind not in "iuf" or not np.all(np.isin(y, (-1, 1))):
+        raise ValueError(f"{name} (labels of shape {y.shape}) is invalid: allowed are labels of shape ({n},) with values -1 and +1")
+    return y.astype(np.float64)
+
+
+def _patches(name: str, X: Any) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim != 3 or X.dtype.kind not in "iuf" or min(X.shape) < 1 or not np.all(np.isfinite(X)):
+        raise ValueError(f"{name} (array of shape {X.shape}, dtype {X.dtype}) is invalid: allowed is a finite real array "
+                         "of shape (n, P, d) (n inputs of P patches in R^d; add a patch axis of length 1 for plain vectors)")
+    return X.astype(np.float64)
+
+
+def custom_datasets(data: Any, test_data: Any) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Validate the user's ``data=(X, y)`` and ``test_data=(X_test, y_test)``: ``((X, y), (X_test, y_test))``
+    as float64 numpy arrays.
+
+    X: (n, P, d), X_test: (n_test, P, d) with the same P and d; y, y_test: labels in {-1, +1}.
+
+    Raises:
+        ValueError: naming ``data`` or ``test_data`` and what is allowed.
+    """
+    def pair(name: str, v: Any) -> tuple[Any, Any]:
+        if not isinstance(v, (tuple, list)) or len(v) != 2:
+            raise ValueError(f"{name}={type(v).__name__} is invalid: allowed is a pair (X, y) with X of shape (n, P, d) and y of shape (n,)")
+        return v[0], v[1]
+
+    X, y = pair("data", data)
+    X = _patches("data X", X)
+    y = _labels("data y", y, X.shape[0])
+    if test_data is None:
+        raise ValueError("test_data=None is invalid with data=(X, y): give test_data=(X_test, y_test), the set the test error is measured on")
+    Xt, yt = pair("test_data", test_data)
+    Xt = _patches("test_data X", Xt)
+    if Xt.shape[1:] != X.shape[1:]:
+        raise ValueError(f"test_data X of shape {Xt.shape} is invalid: allowed is shape (n_test, {X.shape[1]}, {X.shape[2]}) (P and d of data X)")
+    yt = _labels("test_data y", yt, Xt.shape[0])
+    return (X, y), (Xt, yt)
+
+
 def simulate(
     *,
     n: int = 50,
@@ -396,7 +455,8 @@ def simulate(
     sigma_p: float = 1.0,
     p: float = 0.1,
     noise: str = "orthogonal",
-    data: str = "signal_noise",
+    data: Any = "signal_noise",
+    test_data: Any = None,
     n_patches: int = 2,
     xor_angle: float = math.pi / 2,
     init_scale: float = 0.1,
@@ -440,6 +500,15 @@ def simulate(
     (dense engine). ``return_params``: keep the final ``W`` (2, m, d), ``a``, ``b`` in ``Result.params``.
     ``progress``: a progress bar (``None``: only for runs estimated to take over 10 s).
 
+    Your own data: ``data=(X, y)`` with ``X`` (n, P, d) real patches and ``y`` (n,) labels in {-1, +1},
+    and ``test_data=(X_test, y_test)`` of the same P and d. ``n``, ``n_patches``, ``d`` and ``n_test``
+    are then taken from the arrays (values given for them are ignored, as are the data-model arguments
+    ``snr``/``mu_norm``/``mu``, ``sigma_p``, ``noise``, ``xor_angle``; ``p`` is 0: the labels are what
+    they are), the run uses the dense engine (``engine='coef'`` is an error) and the test error is the
+    error on the given test set at every checkpoint (``result.config.data == 'custom'``). The initial
+    parameters are those of a signal-noise run with the same ``seed``, ``m`` and shapes, so
+    ``simulate(data=benign.sample_data(...)[:2], ...)`` trains exactly that run's network.
+
     Returns:
         A :class:`benign.Result`: final metrics as attributes, trajectories at ``n_checkpoints``
         log-spaced steps in ``result.trajectory``.
@@ -450,7 +519,21 @@ def simulate(
         >>> r.train_error, round(r.test_error, 2)  # doctest: +SKIP
         (0.0, 0.1)
     """
-    cfg_kw = {k: v for k, v in locals().items() if k not in ("optimizer", "return_params", "progress", "eta", "eta_w", "eta_a", "snr", "mu_norm", "mu")}
+    cfg_kw = {k: v for k, v in locals().items()
+              if k not in ("optimizer", "return_params", "progress", "eta", "eta_w", "eta_a", "snr", "mu_norm", "mu", "test_data")}
+    if isinstance(data, str):
+        if data == "custom":
+            raise ValueError("data='custom' is invalid as a string: give your arrays, data=(X, y) and test_data=(X_test, y_test)")
+        if test_data is not None:
+            raise ValueError(f"test_data is only used with your own training data, data=(X, y) (got data={data!r})")
+    else:
+        train, test = custom_datasets(data, test_data)
+        n_, P_, d_ = train[0].shape
+        cfg_kw.update(data="custom", n=n_, n_patches=P_, d=d_, n_test=len(test[1]), p=0.0, test_error_method="test_set")
+        cfg = make_config(mu_norm=0.0, eta=eta, eta_w=eta_w, eta_a=eta_a, **cfg_kw)
+        _check_optimizer(optimizer)
+        res = run_group([cfg], optimizer, return_params, progress, custom=(train, test))
+        return _split(cfg, res, 0)
     cfg = make_config(snr=snr, mu_norm=mu_norm, mu=mu, eta=eta, eta_w=eta_w, eta_a=eta_a, **cfg_kw)
     _check_optimizer(optimizer)
     return simulate_batch([cfg], optimizer=optimizer, return_params=return_params, progress=progress)[0]
