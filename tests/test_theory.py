@@ -40,10 +40,10 @@ def _in_range(pred, p):
 @given(n=ns, d=ds, mu=mus, sp=sps, p=ps, c=consts)
 def test_kou_meng_bounds_in_range_and_regime_partition(n, d, mu, sp, p, c):
     cc = _kou_c(c)
-    for f in (th.kou2023, th.meng2024):
+    for f, scale in ((th.kou2023, 1.0), (th.meng2024, 4.0)):  # XOR patches +-(a+-b) have |mu|^2 = 2 mu_norm^2
         pred = f(n, d, mu, sp, p, **cc)
         _in_range(pred, p)
-        phi = n * mu**4 / (sp**4 * d)
+        phi = scale * n * mu**4 / (sp**4 * d)
         assert pred.phi == pytest.approx(phi, rel=1e-12)
         expected = ("benign" if phi >= cc["C1"] else "harmful" if phi <= cc["C3"]
                     else "undetermined")
@@ -228,3 +228,35 @@ def test_predict_mapping_and_dataset():
     out = th.predict(ds)
     assert out.phi.dims == ("mu_norm", "d")
     assert float(out.phi.sel(mu_norm=3.0, d=400)) == pytest.approx(20 * 81 / 400)
+
+
+@SETTINGS
+@given(mu=st.floats(0.01, 10.0), ang=st.floats(0.05, math.pi - 0.05))
+def test_meng_uses_the_project_xor_patch_geometry(mu, ang):
+    """The patches a+b and a-b of the project's XOR data, built here as vectors: their norms are what
+    xor_patches says, they are orthogonal, and meng2024's phi uses the smaller one."""
+    a = mu * np.array([1.0, 0.0])
+    b = mu * np.array([math.cos(ang), math.sin(ang)])
+    plus, minus = th.xor_patches(mu, ang)
+    assert plus == pytest.approx(np.linalg.norm(a + b), rel=1e-9)
+    assert minus == pytest.approx(np.linalg.norm(a - b), rel=1e-9)
+    assert abs((a + b) @ (a - b)) <= 1e-9 * mu**2
+    pred = th.meng2024(50, 400, mu, 1.0, 0.1, ang)
+    assert pred.phi == pytest.approx(50 * min(plus, minus) ** 4 / 400, rel=1e-9)
+    assert pred.conditions["paper_geometry"] == (abs(ang - math.pi / 2) < 1e-9)
+
+
+def test_karhadkar_regimes_and_conditions():
+    snr = np.array([0.01, 0.1, 1.0])
+    pred = th.karhadkar2024(100, np.array([50, 100, 400]), snr, 0.1)
+    assert list(pred.regime) == ["undetermined"] * 3  # thresholds unknown by default
+    assert np.isnan(pred.lower).all() and np.isnan(pred.upper).all()
+    assert list(pred.conditions["d_moderate"]) == [False, True, True]
+    fitted = th.karhadkar2024(100, 400, snr, 0.1, C1=0.5, C3=0.05)
+    assert list(fitted.regime) == ["harmful", "undetermined", "benign"]
+    np.testing.assert_array_equal(fitted.phi, snr)
+    with pytest.raises(ValueError, match="C3"):
+        th.karhadkar2024(100, 400, 0.1, C1=0.1, C3=0.5)
+    with pytest.raises(ValueError, match="snr"):
+        th.karhadkar2024(100, 400, -0.1)
+    assert all(math.isnan(x) for x in th.thresholds("karhadkar2024"))

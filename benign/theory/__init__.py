@@ -3,10 +3,22 @@
 numpy only at import; :func:`predict` uses pandas/xarray when given their objects.
 """
 
-from .bounds import DEFAULTS, THEORIES, Prediction, cao2022, kou2023, meng2024, predict, shang2024, thresholds
+from .bounds import (
+    DEFAULTS,
+    THEORIES,
+    Prediction,
+    cao2022,
+    karhadkar2024,
+    kou2023,
+    meng2024,
+    predict,
+    shang2024,
+    thresholds,
+    xor_patches,
+)
 from .laws import conserved_quantity, limiting_ratio, predicted_output_norm_large_init, predicted_ratio, regime_of_init
 
 __all__ = [
-    "DEFAULTS", "Prediction", "THEORIES", "cao2022", "conserved_quantity", "kou2023", "limiting_ratio", "meng2024",
-    "predict", "predicted_output_norm_large_init", "predicted_ratio", "regime_of_init", "shang2024", "thresholds",
+    "DEFAULTS", "Prediction", "THEORIES", "cao2022", "conserved_quantity", "karhadkar2024", "kou2023", "limiting_ratio", "meng2024",
+    "predict", "predicted_output_norm_large_init", "predicted_ratio", "regime_of_init", "shang2024", "thresholds", "xor_patches",
 ]

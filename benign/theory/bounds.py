@@ -29,7 +29,8 @@ from ._checks import check as _check
 from ._checks import out as _out
 from .laws import limiting_ratio, regime_of_init
 
-__all__ = ["DEFAULTS", "Prediction", "cao2022", "kou2023", "meng2024", "shang2024", "thresholds", "predict", "THEORIES"]
+__all__ = ["DEFAULTS", "Prediction", "cao2022", "karhadkar2024", "kou2023", "meng2024", "shang2024", "thresholds", "predict", "THEORIES",
+           "xor_patches"]
 
 #: Default (uncalibrated) absolute constants per theory.  See docs/theory.md.
 DEFAULTS: Mapping[str, Mapping[str, float]] = MappingProxyType({
@@ -41,8 +42,10 @@ DEFAULTS: Mapping[str, Mapping[str, float]] = MappingProxyType({
     # benign iff n SNR^q >= C1; harmful iff n^-1 SNR^-q >= C3 (paper form);
     # test-loss bound exp(-n^2/C2) turned into an error bound via 1{yf<0} <= loss/log 2.
     "cao2022": MappingProxyType({"C1": 2.0, "C2": 100.0, "C3": 2.0}),
+    # benign iff snr >= C1, harmful iff snr <= C3: unknown (NaN); d >= C_d n; p <= 1/C.
+    "karhadkar2024": MappingProxyType({"C1": math.nan, "C3": math.nan, "C_d": 1.0, "C": 1.0}),
 })
-_K, _M, _S, _C = (DEFAULTS[t] for t in ("kou2023", "meng2024", "shang2024", "cao2022"))
+_K, _M, _S, _C, _H = (DEFAULTS[t] for t in ("kou2023", "meng2024", "shang2024", "cao2022", "karhadkar2024"))
 
 
 @dataclass(frozen=True, eq=False)
@@ -193,24 +196,95 @@ def kou2023(n: Any, d: Any, mu_norm: Any, sigma_p: Any, p: Any, m: Any = None,
                       "Kou, Chen, Chen, Gu 2023 (ICML), benign/harmful theorems [recalled]")
 
 
-def meng2024(n: Any, d: Any, mu_norm: Any, sigma_p: Any, p: Any, *, C1: float = _M["C1"],
-             C2: float = _M["C2"], C3: float = _M["C3"], C4: float = _M["C4"],
+def xor_patches(mu_norm: Any, xor_angle: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Norms ``(|a + b|, |a - b|)`` of the two signal-patch directions of the project's XOR data
+    (``|a| = |b| = mu_norm`` at angle ``xor_angle``): ``mu_norm sqrt(2 (1 +- cos xor_angle))``. [exact]
+
+    The two directions ``a + b`` and ``a - b`` are orthogonal for every angle (``|a| = |b|``); the angle
+    only makes their norms unequal.
+    """
+    mu = _check("mu_norm", mu_norm, lo=0)
+    ang = _check("xor_angle", xor_angle, lo=0, hi=math.pi, lo_open=True, hi_open=True)
+    c = np.cos(ang)
+    return mu * np.sqrt(2 * (1 + c)), mu * np.sqrt(2 * (1 - c))
+
+
+def meng2024(n: Any, d: Any, mu_norm: Any, sigma_p: Any, p: Any, xor_angle: Any = math.pi / 2, *,
+             C1: float = _M["C1"], C2: float = _M["C2"], C3: float = _M["C3"], C4: float = _M["C4"],
              C: float = _M["C"]) -> Prediction:
-    """Meng, Zou, Cao 2024 (ICML), XOR data, ReLU CNN, fixed output.  [recalled]
+    """Meng, Zou, Cao 2024 (ICML; arXiv 2310.01975), XOR data, ReLU CNN, fixed output, label flips ``p``.
 
-    Near-Bayes-optimal when ``n |mu|^4 >= C1 sigma_p^4 d`` (upper bound taken in the Kou form
-    ``p + exp(-phi/C2)``), a constant gap ``>= p + C4`` when ``phi <= C3``.  ``mu_norm`` is the norm
-    of the XOR signal vectors ``±(a±b)``.  Only ``p_small`` (p <= 1/C) is checked.
+    What is encoded, and how sure each piece is:
 
-    Args: as :func:`kou2023` without the optimisation parameters.
+    - Inputs are the project's XOR data (``data='xor'``): ``mu_norm = |a| = |b|``, signal patches
+      ``+-(a + b)`` (label +1) and ``+-(a - b)`` (label -1), ``a`` and ``b`` at ``xor_angle``.
+    - The paper's data [recalled]: two signal-patch vectors of *equal* norm ``|mu|`` (label +1 on one
+      pair ``+-u``, -1 on the other ``+-v``), whose angle may be small ("correlated features"). At
+      ``xor_angle = pi/2`` the project's data is that model with ``u`` orthogonal to ``v`` and
+      ``|mu| = sqrt(2) mu_norm``. At any other angle the project's patches stay orthogonal but get
+      unequal norms (:func:`xor_patches`), a geometry the paper does not treat; ``conditions["paper_geometry"]``
+      is then False and ``phi`` uses the smaller patch norm (a convention, not a theorem).
+    - Phase variable [recalled]: ``phi = n |mu|^4 / (sigma_p^4 d)``, the same as Kou et al. 2023:
+      near-Bayes-optimal error ``<= p + exp(-phi/C2)`` when ``phi >= C1``, error ``>= p + C4`` when
+      ``phi <= C3``. How the paper's angle between ``u`` and ``v`` enters its conditions when that
+      angle is not a right angle is **unknown** here (not encoded: the project's data never has it).
+    - ``C1 .. C4``, ``C`` are **unknown** absolute constants (uncalibrated defaults, :data:`DEFAULTS`).
+      ``conditions``: ``p_small`` (p <= 1/C) and ``paper_geometry``; ``extra``: ``patch_norm_plus``,
+      ``patch_norm_minus`` (:func:`xor_patches`).
+
+    Args: as :func:`kou2023` without the optimisation parameters, plus ``xor_angle`` in (0, pi).
     """
     n, d, mu, sp, p = _base(n, d, mu_norm, sigma_p, p)
-    phi = _relu_phi(n, d, mu, sp)
+    plus, minus = xor_patches(mu, xor_angle)
+    shape = np.broadcast_shapes(n.shape, np.shape(plus))
+    n, d, sp, p, plus, minus = (np.broadcast_to(x, shape) for x in (n, d, sp, p, plus, minus))
+    ang = np.broadcast_to(np.asarray(xor_angle, dtype=float), shape)
+    phi = _relu_phi(n, d, np.minimum(plus, minus), sp)
     reg, lower, upper = _kou_form(phi, p, C1, C2, C3, C4)
     C = float(_check("C", C, lo=0, lo_open=True))
-    return Prediction(_out(phi), _out(reg), _out(lower), _out(upper),
-                      MappingProxyType({"p_small": _out(p <= 1.0 / C)}),
-                      "Meng, Zou, Cao 2024 (ICML), XOR [recalled]")
+    cond = {"p_small": _out(p <= 1.0 / C), "paper_geometry": _out(np.isclose(ang, math.pi / 2, rtol=0, atol=1e-9))}
+    extra = {"patch_norm_plus": _out(plus), "patch_norm_minus": _out(minus)}
+    return Prediction(_out(phi), _out(reg), _out(lower), _out(upper), MappingProxyType(cond),
+                      "Meng, Zou, Cao 2024 (ICML), XOR [recalled; constants unknown]", MappingProxyType(extra))
+
+
+def karhadkar2024(n: Any, d: Any, snr: Any, p: Any = 0.0, *, C1: float = _H["C1"], C3: float = _H["C3"],
+                  C_d: float = _H["C_d"], C: float = _H["C"]) -> Prediction:
+    """Karhadkar, George, Murray, Montufar, Needell 2024 (NeurIPS; arXiv 2403.06903): two-layer leaky ReLU
+    network, hinge loss, trained by GD to zero training error, input dimension of order ``n``.
+
+    What is encoded, and how sure each piece is:
+
+    - [abstract] Data: a common signal plus noise on orthogonal subspaces, noisy labels. High SNR gives
+      benign overfitting, low SNR harmful overfitting; the benign result needs only
+      ``d = Omega(n log(1/eps))`` (error within ``eps`` of optimal), not ``d = Omega(n^2 log n)``.
+    - ``phi = snr = |mu| / (sigma_p sqrt(d))`` (the project's SNR). How the paper's thresholds depend on
+      ``n`` and ``d`` (the exponents of the boundary) is **unknown** here, so the thresholds are plain
+      numbers on ``snr``: benign iff ``snr >= C1``, harmful iff ``snr <= C3``. Both default to NaN
+      (**unknown**): every regime is then ``"undetermined"``; pass fitted values to use them.
+    - No error bound is encoded (``lower``, ``upper`` NaN).
+    - ``conditions``: ``d_moderate`` (``d >= C_d n``; ``C_d`` **unknown**, default 1, the
+      ``log(1/eps)`` factor left out) and ``p_small`` (``p <= 1/C``, ``C`` **unknown**).
+
+    Args: n, d (int >= 1), snr (>= 0), p in [0, 0.5); scalars or broadcastable arrays. C1, C3: NaN or
+    > 0 with C3 <= C1; C_d, C > 0.
+    """
+    n = _check("n", n, lo=1, integer=True)
+    d = _check("d", d, lo=1, integer=True)
+    snr = _check("snr", snr, lo=0)
+    p = _check("p", p, lo=0, hi=0.5, hi_open=True)
+    c1, c3 = (float(v) if math.isnan(float(v)) else float(_check(k, v, lo=0, lo_open=True)) for k, v in (("C1", C1), ("C3", C3)))
+    if c3 > c1:
+        raise ValueError(f"C3={C3!r} is invalid: must be <= C1={C1!r}")
+    C_d = float(_check("C_d", C_d, lo=0, lo_open=True))
+    C = float(_check("C", C, lo=0, lo_open=True))
+    n, d, snr, p = np.broadcast_arrays(n, d, snr, p)
+    phi = np.asarray(snr, dtype=float)
+    reg = _regime(phi, c1, c3)
+    nan = np.full(phi.shape, np.nan)
+    cond = {"d_moderate": _out(d >= C_d * n), "p_small": _out(p <= 1.0 / C)}
+    return Prediction(_out(phi), _out(reg), _out(nan), _out(nan), MappingProxyType(cond),
+                      "Karhadkar et al. 2024 (NeurIPS), leaky ReLU + hinge [abstract; thresholds unknown]")
 
 
 def shang2024(n: Any, d: Any, mu_norm: Any, sigma_p: Any, p: Any, init_scale: Any,
@@ -247,7 +321,7 @@ def shang2024(n: Any, d: Any, mu_norm: Any, sigma_p: Any, p: Any, init_scale: An
                       "thresholds open]", MappingProxyType(extra))
 
 
-THEORIES = MappingProxyType({"cao2022": cao2022, "kou2023": kou2023,
+THEORIES = MappingProxyType({"cao2022": cao2022, "karhadkar2024": karhadkar2024, "kou2023": kou2023,
                              "meng2024": meng2024, "shang2024": shang2024})
 
 
