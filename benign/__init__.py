@@ -26,6 +26,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "sweep": ("benign.run.sweep", "sweep"),
     "load": ("benign.run.store", "load"),
     "Comparison": ("benign.analysis.compare", "Comparison"),
+    "best_step": ("benign.analysis.early_stopping", "best_step"),
     "compare": ("benign.analysis.compare", "compare"),
     "analysis": ("benign.analysis", None),
     "theory": ("benign.theory", None),
@@ -34,7 +35,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
 }
 
 __all__ = [
-    "Comparison", "Config", "Params", "Result", "__version__", "analysis", "compare", "load", "make_config", "plot",
+    "Comparison", "Config", "Params", "Result", "__version__", "analysis", "best_step", "compare", "load", "make_config", "plot",
     "redundancy", "sample_data", "simulate", "simulate_batch", "sweep", "theory",
 ]
 
@@ -56,6 +57,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from . import analysis, plot, redundancy, theory
     from .analysis.compare import Comparison, compare
+    from .analysis.early_stopping import best_step
     from .core.config import Config, make_config
     from .core.model import Params
     from .run.batch import sample_data, simulate, simulate_batch

@@ -16,6 +16,7 @@ from .compare import (
     to_frame,
     trainable_table,
 )
+from .early_stopping import BestStep, best_step
 from .fits import (
     BENIGN_TOL,
     BoundaryFit,
@@ -30,7 +31,7 @@ from .fits import (
 )
 
 __all__ = [
-    "BENIGN_TOL", "BoundaryFit", "Comparison", "FigureFits", "boundaries", "boundary", "calibrate", "cell_table",
+    "BENIGN_TOL", "BestStep", "BoundaryFit", "Comparison", "FigureFits", "best_step", "boundaries", "boundary", "calibrate", "cell_table",
     "compare", "compare_dataset", "dynamics_summary", "empirical_regime", "figure_fits", "fit_boundary",
     "fit_scaling", "is_benign", "logistic_regression", "theory_constants", "to_frame", "trainable_table",
 ]
