@@ -317,6 +317,115 @@ def summarize_main() -> dict[str, Any]:
     return out
 
 
+def _slopes(ds, variables, q=None) -> dict[str, Any]:
+    """fit_scaling slopes of log |mu|_crit per variable, with CIs and the theories' values."""
+    from benign.analysis import fit_scaling
+
+    tab = fit_scaling(ds.drop_dims("step") if "step" in ds.dims else ds, variables, q=q)
+    return {str(v): {"slope": float(r.slope), "ci_low": float(r.ci_low), "ci_high": float(r.ci_high), "kou2023": float(r.kou2023),
+                     "cao2022": float(r.cao2022)} for v, r in tab.iterrows()}
+
+
+@summary("xor", ["xor.nc"], "python experiments/xor.py")
+def summarize_xor() -> dict[str, Any]:
+    """XOR phase diagram over n x |a|: boundary on phi (meng2024) and the n exponent of |a|_crit."""
+    from benign.analysis import is_benign
+
+    ds = _open("xor.nc")
+    ben = is_benign(ds["test_error"].values, float(ds.attrs["p"]))
+    n_min = int(ds["n"].min())
+    return {
+        "runs": int(ds["test_error"].size),
+        "benign_runs": int(ben.sum()),
+        "n_min": n_min,
+        "n_max": int(ds["n"].max()),
+        "mu_min": float(ds["mu_norm"].min()),
+        "mu_max": float(ds["mu_norm"].max()),
+        "benign_runs_at_n_min": int(is_benign(ds["test_error"].sel(n=n_min).values, float(ds.attrs["p"])).sum()),
+        "compare": _compare(ds, "meng2024"),
+        "slope_all": _slopes(ds, ("n",)),
+        "slope_without_n_min": _slopes(ds.sel(n=ds["n"].values[1:]), ("n",)),
+    }
+
+
+@summary("relu_q", ["relu_q.nc"], "python experiments/relu_q.py")
+def summarize_relu_q() -> dict[str, Any]:
+    """ReLU^3: d and n exponents of |mu|_crit, fixed and trainable output."""
+    ds = _open("relu_q.nc")
+    out: dict[str, Any] = {"runs": int(ds["test_error"].size), "diverged": int(ds["diverged"].sum()),
+                           "interpolated_fraction": float((ds["train_error"] == 0).mean())}
+    for to in (False, True):
+        sub = ds.sel(train_output=to)
+        out["trainable" if to else "fixed"] = _slopes(sub, ("d", "n"), q=float(ds.attrs["q"]))
+    return out
+
+
+@summary("leaky_hinge", ["leaky_hinge.nc", "leaky_hinge_timing.json"], "python experiments/leaky_hinge.py")
+def summarize_leaky_hinge() -> dict[str, Any]:
+    """Leaky ReLU + hinge at d ~ n: SNR boundary per d, interpolation, and the timing of the 550-run grid."""
+    from benign.analysis import boundaries
+
+    ds = _open("leaky_hinge.nc")
+    timing = json.loads((DATA / "leaky_hinge_timing.json").read_text())
+    b = boundaries(ds, "snr", "d")
+    mean = _cell_mean(ds)
+    p = float(ds.attrs["p"])
+    return {
+        "runs": int(ds["test_error"].size),
+        "wall_s": float(timing["wall_s"]),
+        "runs_per_s": int(ds["test_error"].size) / float(timing["wall_s"]),
+        "paper_runs_per_s": 550 / (46 * 60),
+        "interpolated_fraction": float((ds["steps_to_interpolation"] >= 0).mean()),
+        "max_steps_to_interpolation": int(ds["steps_to_interpolation"].max()),
+        "boundary_snr": {str(int(r.d)): {"estimate": float(r.estimate), "ci_low": float(r.ci_low), "ci_high": float(r.ci_high)}
+                         for r in b.itertuples()},
+        "error_at_snr_max": {str(int(d)): float(mean.sel(d=d).isel(snr=-1)) for d in ds["d"].values},
+        "error_at_snr_min": {str(int(d)): float(mean.sel(d=d).isel(snr=0)) for d in ds["d"].values},
+        "p": p,
+    }
+
+
+@summary("early_stopping", ["early_stopping.nc"], "python experiments/early_stopping.py")
+def summarize_early_stopping() -> dict[str, Any]:
+    """Best checkpoint versus last step across the boundary."""
+    import numpy as np
+
+    import benign
+    from benign.analysis import BENIGN_TOL
+
+    ds = _open("early_stopping.nc")
+    best = benign.best_step(ds)
+    p = float(ds.attrs["p"])
+    harmful_end = best["final_test_error"] > p + BENIGN_TOL
+    rescued = harmful_end & (best["best_test_error"] <= p + BENIGN_TOL)
+    per = {}
+    for s in ds["snr"].values:
+        b = best.sel(snr=s)
+        per[f"{float(s):g}"] = {"final": float(b["final_test_error"].mean()), "best": float(b["best_test_error"].mean()),
+                                "best_step_median": float(np.median(b["best_step"].values)),
+                                "harmful_end": int(harmful_end.sel(snr=s).sum()), "benign_on_the_way": int(rescued.sel(snr=s).sum())}
+    return {
+        "runs": int(best["best_step"].size),
+        "harmful_end": int(harmful_end.sum()),
+        "benign_on_the_way": int(rescued.sum()),
+        "best_minus_final_max": float((best["final_test_error"] - best["best_test_error"]).max()),
+        "per_snr": per,
+        "steps": int(ds["step"].max()),
+    }
+
+
+@summary("own_data", ["own_data.json"], "python experiments/own_data.py")
+def summarize_own_data() -> dict[str, Any]:
+    """Own-data runs: the reproduction contract and the Student-t data set's test error per signal norm."""
+    import numpy as np
+
+    doc = json.loads((DATA / "own_data.json").read_text())
+    mus = sorted({r["mu"] for r in doc["runs"]})
+    per = {f"{m:g}": float(np.mean([r["test_error"] for r in doc["runs"] if r["mu"] == m])) for m in mus}
+    return {"contract": doc["contract"], "test_error": per, "runs": len(doc["runs"]), "p": doc["p"], "n": doc["n"], "d": doc["d"],
+            "interpolated_fraction": float(np.mean([r["train_error"] == 0 for r in doc["runs"]])), "mu_min": mus[0], "mu_max": mus[-1]}
+
+
 # ------------------------------------------------------------------------------------------ files
 
 
