@@ -98,6 +98,7 @@ def default_axes(ds) -> tuple[str, str | None]:
     y = sig[0] if sig else (dims[1] if len(dims) > 1 else None)
     rest = [d for d in dims if d != y]
     x = rest[0] if rest else y
+    assert x is not None  # dims is not empty
     return (x, y) if x != y else (x, None)
 
 
@@ -158,7 +159,7 @@ def _value_ticks(axis, values: np.ndarray, max_ticks: int = 8) -> None:
     """Label a log axis at (a subsample of) the swept values, '%g'-formatted, no minor labels."""
     v = np.asarray(values, float)
     v = v[:: max(1, -(-len(v) // max_ticks))]
-    axis.set_major_locator(matplotlib.ticker.FixedLocator(v))
+    axis.set_major_locator(matplotlib.ticker.FixedLocator(v.tolist()))
     axis.set_major_formatter(matplotlib.ticker.FixedFormatter([f"{x:.3g}" for x in v]))
     axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 

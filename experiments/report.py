@@ -92,14 +92,30 @@ def _cell_mean(ds, var: str = "test_error"):
 
 
 def _fitted_C(ds, phi) -> float:
-    """The cut ``C`` on ``phi`` that best separates cells with mean test error <= THRESHOLD (the dashed curve)."""
+    """The cut ``C`` on ``phi`` between cells with mean test error <= THRESHOLD and the rest (the dashed curve).
+
+    The boundary fit of :func:`benign.analysis.fits.fit_boundary` on the thresholded per-cell map (cells
+    as the independent units), so the number is the one the figures draw.
+    """
     import numpy as np
 
-    from benign.analysis.fits import fit_threshold
+    from benign.analysis.fits import fit_boundary
 
     err = _cell_mean(ds)
     phi, err = (np.asarray(a, float).ravel() for a in np.broadcast_arrays(np.asarray(phi, float), np.asarray(err, float)))
-    return fit_threshold(np.where(np.isfinite(err), phi, np.nan), err <= THRESHOLD)
+    ok = np.isfinite(err)
+    return fit_boundary(phi[ok], err[ok] <= THRESHOLD, axis="phi", tol=THRESHOLD).estimate
+
+
+def _crossing(x, err, level: float = THRESHOLD) -> float:
+    """Where the per-cell mean test error ``err`` crosses ``level`` along ``x`` (same fit as :func:`_fitted_C`)."""
+    import numpy as np
+
+    from benign.analysis.fits import fit_boundary
+
+    x, err = np.asarray(x, float).ravel(), np.asarray(err, float).ravel()
+    ok = np.isfinite(err)
+    return fit_boundary(x[ok], err[ok] <= level, tol=level).estimate
 
 
 def _phi(ds):
@@ -134,7 +150,7 @@ def _compare(ds, theory: str | None = None) -> dict[str, Any]:
     }
     if c.boundary is not None:
         b = c.boundary
-        out["phi_star"] = {"value": b.phi_star, "ci_low": b.ci_low, "ci_high": b.ci_high}
+        out["phi_star"] = {"value": b.estimate, "ci_low": b.ci_low, "ci_high": b.ci_high}
     if c.dynamics is not None and len(c.dynamics) == 1:  # one (eta_w, eta_a, init_scale) group: medians over its runs
         r = c.dynamics.iloc[0]
         out["dynamics"] = {k: float(r[k]) for k in ("ratio", "ratio_predicted", "rel_err_median", "rel_err_max", "drift_max") if k in r}
@@ -168,7 +184,29 @@ def summarize_kou2023() -> dict[str, Any]:
         "test_error_at_mu_max": float(err.sel(mu_norm=float(ds["mu_norm"].max())).mean()),
         "compare": _compare(ds, "kou2023"),
         "d_values": {"min": int(ds["d"].min()), "max": int(ds["d"].max()), "count": int(ds.sizes["d"])},
+        "level_slopes": _level_slopes(ds, err),
     }
+
+
+def _level_slopes(ds, err) -> dict[str, dict[str, float]]:
+    """Least-squares slope of log |mu|* on log d, |mu|* the crossing of the per-cell mean error at a level.
+
+    For the levels 0.15, 0.2, 0.25 and two ranges of ``d``: all of it, and ``d >= n^2``.
+    """
+    import numpy as np
+
+    d = np.asarray(ds["d"].values, float)
+    mu = np.asarray(ds["mu_norm"].values, float)
+    n = float(ds.attrs["n"])
+    out: dict[str, dict[str, float]] = {}
+    for level in (0.15, 0.2, 0.25):
+        star = np.array([_crossing(mu[mu > 0], err.sel(d=di).values[mu > 0], level) for di in ds["d"].values])
+        row = {}
+        for name, keep in (("all", d > 0), ("d_ge_n2", d >= n * n)):
+            k = keep & np.isfinite(star)
+            row[name] = float(np.polyfit(np.log(d[k]), np.log(star[k]), 1)[0])
+        out[f"e{round(level * 100)}"] = row
+    return out
 
 
 @summary("n_mu", ["n_mu.nc"], "python experiments/n_mu.py")
@@ -195,7 +233,6 @@ def summarize_snr_init() -> dict[str, Any]:
     import numpy as np
 
     from benign.analysis.compare import compare_dataset
-    from benign.analysis.fits import crossing
 
     tr, fx = _open("snr_init_trainable.nc"), _open("snr_init_fixed.nc")
     snr = np.asarray(tr["snr"].values, float)
@@ -206,7 +243,7 @@ def summarize_snr_init() -> dict[str, Any]:
     dyn = comp.dynamics.reset_index().set_index("init_scale") if comp.dynamics is not None else None
     per_init = []
     for k, init in enumerate(inits):
-        row: dict[str, Any] = {"init_scale": init, "crossing": crossing(snr, err[k], THRESHOLD)}
+        row: dict[str, Any] = {"init_scale": init, "crossing": _crossing(snr, err[k])}
         if trainable is not None and init in trainable.index:
             t = trainable.loc[init]
             row["phi_star"], row["ci_factor"] = float(t.phi_star), float(t.ci_high / t.ci_low)
@@ -223,7 +260,7 @@ def summarize_snr_init() -> dict[str, Any]:
         "runs": int(tr["test_error"].size + fx["test_error"].size),
         "per_init": per_init,
         "by_init": {f"{r['init_scale']:g}": r for r in per_init},
-        "crossing_fixed": crossing(snr, _cell_mean(fx).values, THRESHOLD),
+        "crossing_fixed": _crossing(snr, _cell_mean(fx).values),
         "crossing_small_range": _range([r["crossing"] for r in small]),
         "ci_factor_range": _range(ci) if ci else None,
         "init_split": s0 * math.sqrt(d),

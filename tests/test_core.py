@@ -118,7 +118,7 @@ def test_benign_and_harmful_configurations():
     assert bad.test_error > 0.1 + 0.2
 
 
-@pytest.mark.parametrize("precision", ["float32", "float64"])
+@pytest.mark.parametrize("precision", ["float32", pytest.param("float64", marks=pytest.mark.slow)])
 def test_batch_equals_single(precision):
     """A run inside a batch of 100 has the same keys, data and init as alone: numbers equal to rounding."""
     steps = 150

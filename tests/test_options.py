@@ -17,9 +17,9 @@ from benign.run.batch import run_group
 
 @pytest.mark.parametrize("kw", [
     dict(data="xor", mu_norm=2.0, xor_angle=1.2),
-    dict(n_patches=4, snr=0.2, reduce="mean"),
-    dict(loss="hinge", activation="leaky_relu", snr=0.2, stop="interpolation"),
-    dict(loss="exponential", snr=0.2, bias=True),
+    pytest.param(dict(n_patches=4, snr=0.2, reduce="mean"), marks=pytest.mark.slow),
+    pytest.param(dict(loss="hinge", activation="leaky_relu", snr=0.2, stop="interpolation"), marks=pytest.mark.slow),
+    pytest.param(dict(loss="exponential", snr=0.2, bias=True), marks=pytest.mark.slow),
 ])
 def test_engines_agree_end_to_end(kw):
     """Same keys, data and initialisation: the coefficient engine trains the dense engine's network."""

@@ -9,6 +9,8 @@ ratio_predicted, conserved_drift`` when present and skips a summary (with a note
 :mod:`benign.analysis.fits` (one definition, shared with the figures); intervals are deterministic
 (cluster jackknife over seeds), so no random generator is involved.
 """
+# pyright: reportAttributeAccessIssue=false, reportArgumentType=false, reportGeneralTypeIssues=false, reportCallIssue=false, reportIndexIssue=false, reportOptionalSubscript=false, reportOptionalOperand=false
+# (pandas' and numpy's overloads are too loose for pyright's basic mode in this table-heavy module)
 
 from __future__ import annotations
 

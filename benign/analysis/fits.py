@@ -35,6 +35,8 @@ to :data:`EXACT_JACKKNIFE` clusters and one Newton step from the full fit beyond
 
 numpy/pandas, plus ``scipy.stats`` for the Student-t quantile.
 """
+# pyright: reportAttributeAccessIssue=false, reportArgumentType=false, reportGeneralTypeIssues=false, reportCallIssue=false, reportIndexIssue=false, reportOptionalSubscript=false, reportOptionalOperand=false
+# (pandas' and numpy's overloads are too loose for pyright's basic mode in this table-heavy module)
 
 from __future__ import annotations
 

@@ -33,6 +33,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from . import data as data_mod
 from . import dynamics, keys, model, testerror
@@ -171,7 +172,7 @@ def margins_of(cfg: Config, basis: Basis, Z: jax.Array, a: jax.Array, b: jax.Arr
     """Training margins ``y_i f(x_i)`` (n,) from projections Z (2, m, K)."""
     z_sig, z_noise = patch_preacts(cfg, basis, Z, b)
     h = model.patch_weight(cfg) * (model.activation(cfg, z_sig) + jnp.sum(model.activation(cfg, z_noise), axis=1))
-    return basis.y * model.readout(Params(W=None, a=a, b=b), h)
+    return basis.y * model.readout(Params(W=None, a=a, b=b), h)  # pyright: ignore[reportArgumentType]
 
 
 def weight_sq_norms(basis: Basis, c: jax.Array, C: jax.Array, Z: jax.Array) -> jax.Array:
@@ -220,7 +221,7 @@ def step(cfg: Config, st: CoefState) -> CoefState:
     return st._replace(c=c, C=C, a=a, b=b, prog=prog._replace(step=prog.step + 1))
 
 
-def advance(cfg: Config, st: CoefState, length: jax.Array, optimizer=None) -> CoefState:
+def advance(cfg: Config, st: CoefState, length: jax.Array | int, optimizer=None) -> CoefState:
     """``length`` (a traced () int) steps of :func:`step`."""
     if optimizer is not None:
         raise ValueError(_NO_OPTIMIZER)
@@ -255,11 +256,12 @@ def gaussian_inputs(cfg: Config, st: CoefState, Z: jax.Array) -> tuple[jax.Array
 def test_set_error(cfg: Config, st: CoefState, Z: jax.Array) -> jax.Array:
     """Clean error on the dense engine's test set from its projections (:class:`TestProjections`)."""
     t = st.test
+    assert t is not None, "test_error_method='test_set' needs the test projections"
     k = st.basis.S.shape[1]
     z_noise = (st.c * t.T0 + t.TV @ st.C.reshape(2 * cfg.m, -1).T).reshape(*t.T0.shape[:2], 2, cfg.m) + st.b
     z_sig = jnp.einsum("nk,jrk->njr", t.S, Z[..., :k]) + st.b
     h = model.patch_weight(cfg) * (model.activation(cfg, z_sig) + jnp.sum(model.activation(cfg, z_noise), axis=1))
-    return jnp.mean((t.y_clean * model.readout(Params(None, st.a, st.b), h) <= 0).astype(Z.dtype))
+    return jnp.mean((t.y_clean * model.readout(Params(None, st.a, st.b), h) <= 0).astype(Z.dtype))  # pyright: ignore[reportArgumentType]
 
 
 def record(cfg: Config, st: CoefState) -> tuple[CoefState, dict[str, jax.Array]]:
@@ -307,10 +309,11 @@ def _bits_at(key: jax.Array, counts: jax.Array) -> jax.Array:
     return b1 ^ b2
 
 
-def _uniform_at(key: jax.Array, counts: jax.Array, lo: jax.Array, hi: jax.Array) -> jax.Array:
+def _uniform_at(key: jax.Array, counts: jax.Array, lo: ArrayLike, hi: ArrayLike) -> jax.Array:
     """float32 ``jax.random.uniform(key, shape, minval=lo, maxval=hi)`` at flat indices ``counts``."""
     bits = jax.lax.shift_right_logical(_bits_at(key, counts), jnp.uint32(9)) | jnp.uint32(np.float32(1.0).view(np.uint32))
     floats = jax.lax.bitcast_convert_type(bits, jnp.float32) - jnp.float32(1.0)
+    lo, hi = jnp.asarray(lo), jnp.asarray(hi)
     return jnp.maximum(lo, floats * (hi - lo) + lo)
 
 

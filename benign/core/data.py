@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from . import keys
 from .config import Config
@@ -84,7 +85,7 @@ def sample_noise(key: jax.Array, shape: tuple[int, ...], U: jax.Array, sigma_p: 
     return jnp.asarray(sigma_p, dtype) * g
 
 
-def sample_labels(key: jax.Array, count: int, p: jax.Array, dtype=jnp.float32) -> tuple[jax.Array, jax.Array]:
+def sample_labels(key: jax.Array, count: int, p: ArrayLike, dtype=jnp.float32) -> tuple[jax.Array, jax.Array]:
     """Clean labels ``y_hat`` (count,) ~ Rademacher and observed ``y`` flipped where a uniform is ``< p``."""
     k_clean, k_flip = keys.label_keys(key)
     y_clean = jnp.where(jax.random.bernoulli(k_clean, jnp.float32(0.5), (count,)), 1.0, -1.0).astype(dtype)
@@ -100,7 +101,7 @@ def signal_coords(cfg: Config, key: jax.Array, y_clean: jax.Array) -> jax.Array:
     return y_clean[:, None]
 
 
-def sample(cfg: Config, key: jax.Array, U: jax.Array, sigma_p: jax.Array, p: jax.Array, count: int | None = None, dtype=jnp.float32) -> Dataset:
+def sample(cfg: Config, key: jax.Array, U: jax.Array, sigma_p: jax.Array, p: ArrayLike, count: int | None = None, dtype=jnp.float32) -> Dataset:
     """Draw ``count`` (default ``cfg.n``) examples with signal vectors ``U`` (k, d).
 
     ``sigma_p`` and ``p`` are scalars (traceable, so this vmaps over them)."""

@@ -133,6 +133,7 @@ def record(cfg: Config, state: DenseState) -> tuple[DenseState, dict[str, jax.Ar
     if cfg.test_error_method == "gaussian":
         out["gauss_sig"], out["gauss_cov"] = testerror.gaussian_inputs(cfg, prm.W, state.U, hy.sigma_p)
     else:
+        assert state.test is not None, "test_error_method='test_set' needs a test set"
         out["test_error_clean"] = test_set_error(cfg, prm, state.test)
         out["test_error_se"] = testerror.binomial_se(out["test_error_clean"], cfg.n_test)
     return state._replace(prog=prog), out

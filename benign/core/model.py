@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from . import keys
 from .config import Config
@@ -128,7 +129,7 @@ def train_loss(cfg: Config, margins: jax.Array) -> jax.Array:
     return jnp.mean(pointwise_loss(cfg, margins))
 
 
-def loss(cfg: Config, params: Params, X: jax.Array, y: jax.Array, weight_decay: jax.Array = 0.0) -> jax.Array:
+def loss(cfg: Config, params: Params, X: jax.Array, y: jax.Array, weight_decay: ArrayLike = 0.0) -> jax.Array:
     """Training objective: the mean loss ``cfg.loss``, plus ``weight_decay/2 * (|W|^2 + |a|^2)`` if any."""
     out = train_loss(cfg, y * forward(cfg, params, X))
     reg = jnp.sum(params.W**2) + (jnp.sum(params.a**2) if cfg.train_output else 0.0)

@@ -35,6 +35,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from . import model
 from .config import Config
@@ -82,7 +83,7 @@ def factor(cov: jax.Array) -> jax.Array:
     positive-definite ``cov``: two engines whose covariances agree to rounding map the base points to
     the same samples.
     """
-    A = cov.astype(jnp.float64 if jax.config.jax_enable_x64 else cov.dtype)
+    A = cov.astype(jnp.float64 if jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64 else cov.dtype)
     lead = A.shape[:-2]
     flat = A.reshape((-1,) + A.shape[-2:])
     L = jax.vmap(_factor_one)(flat).reshape(lead + A.shape[-2:])
@@ -168,8 +169,9 @@ def gaussian_inputs(cfg: Config, W: jax.Array, U: jax.Array, sigma_p: jax.Array)
     return sig, noise_covariance(Wf @ Wf.T, WQ, sigma_p)
 
 
-def noisy_error(p: jax.Array, clean: jax.Array, clean_se: jax.Array) -> tuple[jax.Array, jax.Array]:
+def noisy_error(p: ArrayLike, clean: ArrayLike, clean_se: ArrayLike) -> tuple[jax.Array, jax.Array]:
     """Test error with label noise ``p + (1 - 2p) clean`` and its standard error ``(1 - 2p) clean_se``."""
+    p, clean, clean_se = jnp.asarray(p), jnp.asarray(clean), jnp.asarray(clean_se)
     return p + (1 - 2 * p) * clean, (1 - 2 * p) * clean_se
 
 

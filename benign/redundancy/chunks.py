@@ -20,6 +20,8 @@ uniform draw.
 See ``docs/redundancy.md`` for the formulas, thresholds and measured behaviour. The information
 imbalance lives in :mod:`benign.redundancy.imbalance`.
 """
+# pyright: reportAttributeAccessIssue=false, reportArgumentType=false, reportGeneralTypeIssues=false, reportCallIssue=false, reportIndexIssue=false, reportOptionalSubscript=false, reportOptionalOperand=false
+# (pandas' and numpy's overloads are too loose for pyright's basic mode in this table-heavy module)
 
 from __future__ import annotations
 

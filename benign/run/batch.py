@@ -221,6 +221,7 @@ class _ProgressWatch:
             eta = (now - self.t_first) / (self.done - self.done_first) * (self.total - self.done)
             if eta > _PROGRESS_AFTER_S:
                 self._open()
+                assert self.bar is not None
                 self.bar.set_postfix_str(f"estimated {eta:.0f} s")
             else:
                 self.mode = False

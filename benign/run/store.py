@@ -129,7 +129,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+def atomic_write(path: Path, write: Callable[[str], object]) -> None:
     """Call ``write(tmp_path)`` then move ``tmp_path`` onto ``path`` atomically (same directory).
 
     The temporary is created with mode ``0o666`` filtered by the process umask (as ``open`` would),
@@ -296,7 +296,7 @@ class Store:
 
         def write(tmp: str) -> None:
             with open(tmp, "wb") as fh:
-                np.savez(fh, **payload)
+                np.savez(fh, **payload)  # pyright: ignore[reportArgumentType]
 
         atomic_write(path, write)
         return path
