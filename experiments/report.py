@@ -389,7 +389,10 @@ def summarize_xor() -> dict[str, Any]:
 def summarize_relu_q() -> dict[str, Any]:
     """ReLU^3: d and n exponents of |mu|_crit, fixed and trainable output."""
     ds = _open("relu_q.nc")
-    out: dict[str, Any] = {"runs": int(ds["test_error"].size), "diverged": int(ds["diverged"].sum()),
+    div = ds["diverged"].astype(bool)
+    out: dict[str, Any] = {"runs": int(ds["test_error"].size), "diverged": int(div.sum()),
+                           "diverged_fixed": int(div.sel(train_output=False).sum()), "diverged_trainable": int(div.sel(train_output=True).sum()),
+                           "diverged_at_d_max": int(div.sel(d=ds["d"].max()).sum()), "d_max": int(ds["d"].max()),
                            "interpolated_fraction": float((ds["train_error"] == 0).mean())}
     for to in (False, True):
         sub = ds.sel(train_output=to)

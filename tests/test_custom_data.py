@@ -8,6 +8,7 @@ import reference
 from tolerances import assert_close
 
 import benign
+from benign.core.coef import resolve_engine
 
 KW = dict(n=10, d=40, m=3, steps=60, n_checkpoints=6, seed=3, precision="float64")
 
@@ -77,5 +78,6 @@ def test_custom_config_without_arrays_is_rejected():
     with pytest.raises(ValueError, match="engine"):
         benign.make_config(data="custom", test_error_method="test_set", engine="coef")
     cfg = benign.make_config(data="custom", test_error_method="test_set")
+    assert resolve_engine(cfg) == "dense"  # 'auto' never routes your own arrays to the coefficient engine
     with pytest.raises(ValueError, match="data='custom'"):
         benign.simulate_batch([cfg])
