@@ -10,6 +10,8 @@ does a run that ends harmful pass through a benign phase (test error <= p + 0.05
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 from _common import parser, run, save
@@ -17,7 +19,7 @@ from _common import parser, run, save
 import benign
 
 SNR = [round(float(s), 4) for s in np.geomspace(0.03, 0.3, 8)]
-FIXED = dict(n=20, d=400, m=10, sigma_0=0.01, p=0.1, eta=0.1, steps=5000, train_output=False, n_checkpoints=30, n_mc=2048,
+FIXED: dict[str, Any] = dict(n=20, d=400, m=10, sigma_0=0.01, p=0.1, eta=0.1, steps=5000, train_output=False, n_checkpoints=30, n_mc=2048,
              n_mc_traj=2048)
 
 
@@ -25,6 +27,7 @@ def main() -> None:
     args = parser(__doc__).parse_args()
     ds = run("early_stopping", args, {"snr": SNR}, 8, FIXED, trajectories=True,
              keep=["test_error", "train_error", "traj_test_error", "traj_train_error", "steps_to_interpolation", "diverged"])
+    assert ds is not None
     best = benign.best_step(ds)
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.2), constrained_layout=True)
     steps = ds["step"].values

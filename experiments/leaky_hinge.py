@@ -17,27 +17,30 @@ import json
 import os
 import platform
 import time
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import DATA, parser, refresh_summaries, run, save
+from _common import DATA, WORK, parser, refresh_summaries, run, save
 
 from benign import plot as bp
 
 D = [25, 50, 100, 200, 400]
 SNR = [round(float(s), 4) for s in np.geomspace(0.02, 1.0, 11)]
-FIXED = dict(n=50, m=10, activation="leaky_relu", leaky_slope=0.1, loss="hinge", stop="interpolation", p=0.1, train_output=False,
+FIXED: dict[str, Any] = dict(n=50, m=10, activation="leaky_relu", leaky_slope=0.1, loss="hinge", stop="interpolation", p=0.1, train_output=False,
              sigma_0=0.01, eta=1.0, steps=5000, n_checkpoints=12, n_mc=2048)
 SEEDS = 10
 
 
 def main() -> None:
     args = parser(__doc__).parse_args()
+    resumed = ((args.work or WORK) / "leaky_hinge" / "results.nc").exists()  # then the timing is not the whole sweep
     t0 = time.perf_counter()
     ds = run("leaky_hinge", args, {"d": D, "snr": SNR}, SEEDS, FIXED, theory="karhadkar2024")
+    assert ds is not None
     wall = time.perf_counter() - t0
     timing = {"runs": int(ds["test_error"].size), "wall_s": wall, "cpu_count": os.cpu_count(), "machine": platform.processor() or platform.machine(),
-              "resumed": bool(args.work), "note": "whole sweep including compilation, one process, shared 2-core machine"}
+              "resumed": resumed, "note": "whole sweep including compilation, one process, shared 2-core machine"}
     (DATA / "leaky_hinge_timing.json").write_text(json.dumps(timing, indent=1) + "\n")
     refresh_summaries("leaky_hinge_timing.json")
     print(f"{timing['runs']} runs in {wall:.1f} s")

@@ -15,6 +15,7 @@ Two checks, saved to experiments/data/own_data.json:
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 from _common import DATA, compile_cache, parser, refresh_summaries
@@ -36,7 +37,7 @@ def student_data(rng: np.random.Generator, n: int, u: np.ndarray, mu: float, p: 
 def main() -> None:
     args = parser(__doc__).parse_args()
     compile_cache(args)
-    kw = dict(n=20, d=200, m=5, steps=300, seed=2, precision="float64", snr=0.2)
+    kw: dict[str, Any] = dict(n=20, d=200, m=5, steps=300, seed=2, precision="float64", snr=0.2)
     X, y, _ = benign.sample_data(**kw)
     Xt, yt, _ = benign.sample_data(**{**kw, "n": 200, "seed": 7, "p": 0.0})
     ref = benign.simulate(**kw, engine="dense", return_params=True)

@@ -13,6 +13,8 @@ GD steps with eta = 0.05, output layer either fixed at 1/m or trained from init_
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 from _common import parser, run, save
@@ -22,7 +24,7 @@ from benign import plot as bp
 D = [100, 400, 1600]
 N = [10, 30, 90]
 SNR = [round(float(s), 4) for s in np.geomspace(0.1, 1.2, 12)]
-FIXED = dict(activation="poly_relu", q=3.0, m=10, sigma_0=0.05, p=0.0, eta=0.05, steps=3000, init_scale=0.1, n_checkpoints=10,
+FIXED: dict[str, Any] = dict(activation="poly_relu", q=3.0, m=10, sigma_0=0.05, p=0.0, eta=0.05, steps=3000, init_scale=0.1, n_checkpoints=10,
              n_mc=2048)
 
 
@@ -36,6 +38,7 @@ def slopes(ds):
 def main() -> None:
     args = parser(__doc__).parse_args()
     ds = run("relu_q", args, {"train_output": [False, True], "d": D, "n": N, "snr": SNR}, 3, FIXED, theory="cao2022")
+    assert ds is not None
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.2), constrained_layout=True)
     for ax, to in zip(axes, (False, True)):
         sub = ds.sel(train_output=to)

@@ -11,6 +11,8 @@ by benign.analysis.fit_scaling (the theory's phase variable n|mu|^4/(sigma_p^4 d
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from _common import parser, report, run, save
 
@@ -18,12 +20,13 @@ from benign import plot as bp
 
 N = [10, 20, 40, 80, 160]
 MU = [round(float(x), 3) for x in np.geomspace(0.5, 16.0, 14)]
-FIXED = dict(data="xor", d=400, m=20, p=0.1, sigma_0=0.01, eta=0.5, steps=1500, train_output=False, n_checkpoints=12, n_mc=2048)
+FIXED: dict[str, Any] = dict(data="xor", d=400, m=20, p=0.1, sigma_0=0.01, eta=0.5, steps=1500, train_output=False, n_checkpoints=12, n_mc=2048)
 
 
 def main() -> None:
     args = parser(__doc__).parse_args()
     ds = run("xor", args, {"n": N, "mu_norm": MU}, 4, FIXED, theory="meng2024")
+    assert ds is not None
     from benign.analysis import figure_fits, fit_scaling
 
     fits = figure_fits(ds, "meng2024")
