@@ -393,6 +393,7 @@ def summarize_relu_q() -> dict[str, Any]:
     out: dict[str, Any] = {"runs": int(ds["test_error"].size), "diverged": int(div.sum()),
                            "diverged_fixed": int(div.sel(train_output=False).sum()), "diverged_trainable": int(div.sel(train_output=True).sum()),
                            "diverged_at_d_max": int(div.sel(d=ds["d"].max()).sum()), "d_max": int(ds["d"].max()),
+                           "diverged_step_max": int(ds["diverged_step"].where(div).max()) if bool(div.any()) else -1,
                            "interpolated_fraction": float((ds["train_error"] == 0).mean())}
     for to in (False, True):
         sub = ds.sel(train_output=to)
