@@ -83,3 +83,16 @@ def test_new_arguments_are_validated():
         assert next(iter(kw)) in str(e.value) or "snr" in str(e.value), (kw, str(e.value))
     assert make_config(steps=2**31 - 1).steps == 2**31 - 1
     assert make_config(mu_norm=1.0, sigma_p=0.0).mu_norm == 1.0
+
+
+@pytest.mark.parametrize("data, P", [("xor", 2), ("signal_noise", 3), ("xor", 4)])
+def test_auto_engine_counts_every_signal_vector_and_noise_patch(data, P):
+    """'auto' takes the coefficient engine exactly when d exceeds the basis size k + n (P - 1)
+    (k = 2 signal vectors for XOR), where that engine is exact and cheaper."""
+    from benign.core.coef import resolve_engine
+
+    n, k = 6, 2 if data == "xor" else 1
+    basis = k + n * (P - 1)
+    at = make_config(data=data, n_patches=P, n=n, d=basis, mu_norm=1.0)
+    above = make_config(data=data, n_patches=P, n=n, d=basis + 1, mu_norm=1.0)
+    assert resolve_engine(at) == "dense" and resolve_engine(above) == "coef"
