@@ -5,10 +5,10 @@ n SNR^q = const, i.e. |mu|_crit proportional to sigma_p sqrt(d) n^(-1/q): slopes
 in n (a ReLU network has Kou's +1/4 and -1/4 instead; a ReLU sweep cannot test this statement).
 Model: activation max(0, z)^3, m = 10, sigma_0 = 0.05, no label noise (p = 0, the theorem's setting), 3000
 GD steps with eta = 0.05, output layer either fixed at 1/m or trained from init_scale = 0.1; d in
-{100, 400, 1600}, n in {10, 30, 90}, 12 SNR values, 3 seeds. Slopes: benign.analysis.fit_scaling
+{100, 400, 1600}, n in {10, 20, 40, 80, 160}, 12 SNR values, 6 seeds. Slopes: benign.analysis.fit_scaling
 (per-run logistic regression of the benign label on log |mu|, log d, log n; seed-jackknife CIs).
 
-    python experiments/relu_q.py        # about four minutes on 2 CPU cores
+    python experiments/relu_q.py        # about eight minutes on 2 CPU cores
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from _common import parser, run, save
 from benign import plot as bp
 
 D = [100, 400, 1600]
-N = [10, 30, 90]
+N = [10, 20, 40, 80, 160]
+SEEDS = 6
 SNR = [round(float(s), 4) for s in np.geomspace(0.1, 1.2, 12)]
 FIXED: dict[str, Any] = dict(activation="poly_relu", q=3.0, m=10, sigma_0=0.05, p=0.0, eta=0.05, steps=3000, init_scale=0.1, n_checkpoints=10,
              n_mc=2048)
@@ -37,7 +38,7 @@ def slopes(ds):
 
 def main() -> None:
     args = parser(__doc__).parse_args()
-    ds = run("relu_q", args, {"train_output": [False, True], "d": D, "n": N, "snr": SNR}, 3, FIXED, theory="cao2022")
+    ds = run("relu_q", args, {"train_output": [False, True], "d": D, "n": N, "snr": SNR}, SEEDS, FIXED, theory="cao2022")
     assert ds is not None
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.2), constrained_layout=True)
     for ax, to in zip(axes, (False, True)):
