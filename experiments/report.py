@@ -334,24 +334,62 @@ def summarize_scaling_fit() -> dict[str, Any]:
     }
 
 
-@summary("main", ["main.nc"], "python experiments/main.py")
+def _fixed_frame(fx):
+    """The fixed-output runs, one row per run, with the output value as ``init_scale``."""
+    from benign.analysis.compare import to_frame
+
+    return to_frame(fx).drop(columns=["init_scale"], errors="ignore").rename(columns={"output_value": "init_scale"})
+
+
+@summary("main", ["main.nc", "main_fixed.nc"], "python experiments/main.py --docs")
 def summarize_main() -> dict[str, Any]:
-    """The main job: trainable network over n x SNR."""
-    ds = _open("main.nc")
-    C = _fitted_C(ds, _phi(ds))
-    d = float(ds.attrs["d"])
-    n_lo, n_hi = int(ds["n"].min()), int(ds["n"].max())
-    out = {
-        "runs": int(ds["test_error"].size),
-        "C": C,
-        "n_min": n_lo,
-        "n_max": n_hi,
-        "snr_crit_n_min": (C / (n_lo * d)) ** 0.25,
-        "snr_crit_n_max": (C / (n_hi * d)) ** 0.25,
-        "interpolated_fraction": float((ds["train_error"] == 0).mean()),
-        "compare": _compare(ds, "kou2023"),
+    """The main job: SNR x output init scale a0 for the trainable network, beside the fixed-output network at a = a0."""
+    import numpy as np
+
+    from benign.analysis.compare import cell_table, to_frame
+    from benign.analysis.init_scale import boundary_shift, boundary_table, fit_init_scale, ratio_table
+
+    tr, fx = _open("main.nc"), _open("main_fixed.nc")
+    d, s0 = int(tr.attrs["d"]), float(tr.attrs["sigma_0"])
+    tab = boundary_table(tr, fx)
+    rt = ratio_table(tr).set_index("init_scale")
+    cells = cell_table(to_frame(tr))
+    by_init: dict[str, Any] = {}
+    for r in tab[tab.model == "trainable"].itertuples():
+        f = tab[(tab.model == "fixed") & (tab.init_scale == r.init_scale)].iloc[0]
+        rr = rt.loc[r.init_scale]
+        by_init[f"{r.init_scale:g}"] = {
+            "snr_star": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high, "frac_benign": r.frac_benign,
+            "fixed_snr_star": float(f.estimate), "fixed_ci_low": float(f.ci_low), "fixed_ci_high": float(f.ci_high),
+            "ratio_to_fixed": math.exp(r.log_ratio_fixed), "ratio_to_fixed_low": math.exp(r.log_ratio_low),
+            "ratio_to_fixed_high": math.exp(r.log_ratio_high),
+            "norm_ratio": float(rr.ratio_median), "norm_ratio_q25": float(rr.ratio_q25), "norm_ratio_q75": float(rr.ratio_q75),
+            "norm_ratio_law": float(rr.ratio_predicted_median), "law_rel_err": float(rr.ratio_rel_err_median),
+            "a_norm": float(rr.a_norm_median), "w_norm": float(rr.w_norm_median),
+            "steps_median": float(tr["steps_to_interpolation"].sel(init_scale=r.init_scale).median()),
+            "fixed_steps_median": float(fx["steps_to_interpolation"].sel(output_value=r.init_scale).median()),
+        }
+    lo, hi = min(by_init, key=float), max(by_init, key=float)
+    small = tab[(tab.model == "trainable") & (tab.init_scale < s0 * math.sqrt(d))]
+    large = tab[(tab.model == "trainable") & (tab.init_scale > s0 * math.sqrt(d))]
+    return {
+        "runs": int(tr["test_error"].size), "runs_fixed": int(fx["test_error"].size), "seeds": int(tr.sizes["seed"]),
+        "d": d, "n": int(tr.attrs["n"]), "m": int(tr.attrs["m"]), "sigma_0": s0, "init_split": s0 * math.sqrt(d),
+        "init_min": float(lo), "init_max": float(hi), "steps_cap": int(tr.attrs["steps"]),
+        "snr_min": float(tr["snr"].min()), "snr_max": float(tr["snr"].max()),
+        "by_init": by_init,
+        "small_snr_star": _range(small["estimate"]), "large_snr_star": _range(large["estimate"]),
+        "fit": fit_init_scale(tr, sigma_0=s0, d=d),
+        "shift_1e-2_10": boundary_shift(tr, 1e-2, 10.0),
+        "shift_small_large": boundary_shift(tr, small["init_scale"].to_numpy(), large["init_scale"].to_numpy()),
+        "shift_fixed_small_large": boundary_shift(_fixed_frame(fx), small["init_scale"].to_numpy(), large["init_scale"].to_numpy()),
+        "interpolated_fraction": float((tr["train_error"] == 0).mean()),
+        "fixed_interpolated_fraction": float((fx["train_error"] == 0).mean()),
+        "diverged": int(tr["diverged"].sum() + fx["diverged"].sum()),
+        "drift_median": float(np.nanmedian(tr["conserved_drift"])), "drift_max": float(np.nanmax(tr["conserved_drift"])),
+        "cell_iqr_max": float(cells["test_error_iqr"].max()),
+        "cells_mixed": int(((cells["frac_benign"] > 0) & (cells["frac_benign"] < 1)).sum()), "cells": len(cells),
     }
-    return out
 
 
 # ------------------------------------------------------------------------------------------ files

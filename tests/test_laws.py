@@ -113,3 +113,33 @@ def test_predicted_ratio_inverts_the_law_for_every_degree(a, w, ew, ea, q):
 def test_bad_degree_names_q(call):
     with pytest.raises(ValueError, match=r"(^|\W)q="):
         call()
+
+
+@pytest.mark.parametrize("activation, q", [("relu", 1.0), pytest.param("poly_relu", 3.0, marks=pytest.mark.slow)])
+def test_fixed_output_scale_is_an_effective_step_and_init(activation, q):
+    """The fixed-output model at a = a0 with (eta, sigma_0) follows, step for step, the one at a = 1/m with
+    the (eta, sigma_0) of fixed_output_equivalent: same losses, same test errors, W scaled by (m a0)^(1/q)."""
+    import benign
+
+    m, a0, eta, s0 = 3, 0.7, 0.05, 0.05
+    eta_eff, s0_eff = laws.fixed_output_equivalent(a0, eta, s0, target=1.0 / m, q=q)
+    c = (m * a0) ** (1.0 / q)
+    assert_close(eta_eff, eta * c**2, "float64")
+    assert_close(s0_eff, s0 * c, "float64")
+    kw = dict(activation=activation, q=q, n=12, d=40, m=m, snr=0.3, steps=30, seed=4, train_output=False,
+              precision="float64", n_checkpoints=30, return_params=True)
+    r0 = benign.simulate(output_value=a0, eta=eta, sigma_0=s0, **kw)
+    r1 = benign.simulate(output_value=1.0 / m, eta=float(eta_eff), sigma_0=float(s0_eff), **kw)
+    np.testing.assert_allclose(r1.trajectory["train_loss"], r0.trajectory["train_loss"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(r1.trajectory["test_error"], r0.trajectory["test_error"], atol=1e-12)
+    np.testing.assert_allclose(r1.params["W"], c * r0.params["W"], rtol=1e-9, atol=1e-12)
+    assert r0.trajectory["train_loss"][-1] < r0.trajectory["train_loss"][0]  # it trained
+
+
+def test_fixed_output_equivalent_bad_input_names_the_parameter():
+    with pytest.raises(ValueError, match="output_value"):
+        laws.fixed_output_equivalent(0.0, 0.1, 0.01)
+    with pytest.raises(ValueError, match="eta_w"):
+        laws.fixed_output_equivalent(1.0, -0.1, 0.01)
+    with pytest.raises(ValueError, match="target"):
+        laws.fixed_output_equivalent(1.0, 0.1, 0.01, target=0.0)

@@ -74,6 +74,26 @@ def predicted_output_norm_large_init(a0: Any, w_norm: Any, w0_norm: Any) -> Any:
     return _out(_sqrt_tol(a0**2 + w**2 - w0**2, a0**2 + w**2 + w0**2))
 
 
+def fixed_output_equivalent(output_value: Any, eta_w: Any, sigma_0: Any, target: Any = 1.0, q: Any = 1.0) -> tuple[Any, Any]:
+    """``(eta_eff, sigma_0_eff)`` that make the fixed-output model at ``a = target`` follow exactly the
+    trajectory of the fixed-output model at ``a = output_value`` [exact].
+
+    For an activation positively homogeneous of degree ``q``, ``a act(<w, x>) = target act(<c w, x>)``
+    with ``c = (a/target)^(1/q)``; GD on ``w`` with step ``eta_w`` is GD on ``w' = c w`` with step
+    ``eta_w c^2``, started from ``c W(0)``. So the output scale enters the fixed-output model only
+    through an effective step ``eta_w (a/target)^(2/q)`` and an effective init ``sigma_0
+    (a/target)^(1/q)`` (same data, same directions of ``W(0)``). With ``target = 1/m`` this maps
+    the model at ``a = a0`` onto Kou et al.'s normalisation: ``eta (m a0)^2`` and ``sigma_0 m a0``
+    for ReLU, whose conditions ask both to be small. Float64 out; shapes broadcast.
+    """
+    a = _check("output_value", output_value, lo=0, lo_open=True)
+    ew = _check("eta_w", eta_w, lo=0, lo_open=True)
+    s0 = _check("sigma_0", sigma_0, lo=0)
+    t = _check("target", target, lo=0, lo_open=True)
+    c = (a / t) ** (1.0 / _q(q))
+    return _out(ew * c**2), _out(s0 * c)
+
+
 def regime_of_init(init_scale: Any, sigma_0: Any, d: Any) -> Any:
     """``"large"`` if ``init_scale > sigma_0 sqrt(d)`` else ``"small"``.
 
