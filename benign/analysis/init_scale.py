@@ -145,7 +145,8 @@ def ratio_table(trainable: Any) -> pd.DataFrame:
 
 def piecewise_fit(a0: Any, log_star: Any) -> tuple[float, float, float]:
     """``(b, kappa, log_ac)`` of ``log_star = b + kappa * max(0, log a0 - log_ac)`` by least squares
-    (grid search over ``log_ac`` in the measured range; NaN entries left out). ``log_ac`` at the
+    (grid search over ``log_ac`` in the measured range, refined by a bounded 1-D minimisation; NaN
+    entries left out). ``log_ac`` at the
     largest a0 means "flat everywhere" (kappa NaN then)."""
     x = np.log(np.asarray(a0, dtype=float))
     y = np.asarray(log_star, dtype=float)
@@ -153,16 +154,28 @@ def piecewise_fit(a0: Any, log_star: Any) -> tuple[float, float, float]:
     x, y = x[ok], y[ok]
     if x.size < 3:
         return math.nan, math.nan, math.nan
-    best = (np.sum((y - y.mean()) ** 2), float(y.mean()), math.nan, float(x.max()))
-    for lc in np.linspace(x.min(), x.max(), 241)[:-1]:
+    def solve(lc: float) -> tuple[float, float, float]:
         h = np.maximum(0.0, x - lc)
-        if np.count_nonzero(h > 0) < 2:
-            continue
         A = np.column_stack([np.ones_like(x), h])
         coef, *_ = np.linalg.lstsq(A, y, rcond=None)
-        sse = float(np.sum((A @ coef - y) ** 2))
+        return float(np.sum((A @ coef - y) ** 2)), float(coef[0]), float(coef[1])
+
+    best = (float(np.sum((y - y.mean()) ** 2)), float(y.mean()), math.nan, float(x.max()))
+    grid = np.linspace(x.min(), x.max(), 241)[:-1]
+    step = grid[1] - grid[0]
+    for lc in grid:
+        if np.count_nonzero(x > lc) < 2:
+            continue
+        sse, b, k = solve(lc)
         if sse < best[0] - 1e-12:
-            best = (sse, float(coef[0]), float(coef[1]), float(lc))
+            best = (sse, b, k, float(lc))
+    if np.isfinite(best[2]):  # refine the kink between the neighbouring grid points
+        from scipy.optimize import minimize_scalar
+
+        lo, hi = best[3] - step, min(best[3] + step, float(np.sort(x)[-2]))
+        r = minimize_scalar(lambda lc: solve(lc)[0], bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
+        if r.fun <= best[0]:
+            best = (float(r.fun), *solve(float(r.x))[1:], float(r.x))
     return best[1], best[2], best[3]
 
 
