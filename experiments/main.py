@@ -24,6 +24,7 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from _common import DATA, ROOT, compile_cache, parser
@@ -31,7 +32,7 @@ from _common import DATA, ROOT, compile_cache, parser
 INIT = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0]
 SNR = [round(float(s), 4) for s in np.geomspace(0.12, 0.6, 9)]
 SEEDS = 16
-FIXED = dict(n=20, d=300, m=10, steps=2000, eta=0.1, sigma_0=0.01, p=0.1, n_checkpoints=10, stop="interpolation")
+FIXED: dict[str, Any] = dict(n=20, d=300, m=10, steps=2000, eta=0.1, sigma_0=0.01, p=0.1, n_checkpoints=10, stop="interpolation")
 
 
 def main() -> None:
@@ -91,8 +92,8 @@ def figure(tr, fx):
     ax.set_ylabel(r"$|w|/|a|$ at the stop (ratio of mean norms)")
     ax.set_title("(b) hidden/output norm ratio at interpolation")
     ax.legend(fontsize=8, loc="lower left")
-    bp.boundary_vs_init({"trainable output": tab[tab.model == "trainable"],
-                         "fixed output a = a0": tab[tab.model == "fixed"]},
+    series: dict[str, Any] = {"trainable output": tab[tab.model == "trainable"], "fixed output a = a0": tab[tab.model == "fixed"]}
+    bp.boundary_vs_init(series,
                         init_line=s0d, ax=axes[2])
     axes[2].set_title("(c) boundary SNR* versus $a_0$")
     return fig

@@ -227,48 +227,6 @@ def summarize_n_mu() -> dict[str, Any]:
     }
 
 
-@summary("snr_init", ["snr_init_trainable.nc", "snr_init_fixed.nc"], "python experiments/snr_init.py")
-def summarize_snr_init() -> dict[str, Any]:
-    """SNR x output init (trainable) beside the fixed-output network."""
-    import numpy as np
-
-    from benign.analysis.compare import compare_dataset
-
-    tr, fx = _open("snr_init_trainable.nc"), _open("snr_init_fixed.nc")
-    snr = np.asarray(tr["snr"].values, float)
-    err = _cell_mean(tr).transpose("init_scale", "snr").values
-    inits = [float(i) for i in tr["init_scale"].values]
-    comp = compare_dataset(tr)
-    trainable = comp.trainable.set_index("init_scale") if comp.trainable is not None else None
-    dyn = comp.dynamics.reset_index().set_index("init_scale") if comp.dynamics is not None else None
-    per_init = []
-    for k, init in enumerate(inits):
-        row: dict[str, Any] = {"init_scale": init, "crossing": _crossing(snr, err[k])}
-        if trainable is not None and init in trainable.index:
-            t = trainable.loc[init]
-            row["phi_star"], row["ci_factor"] = float(t.phi_star), float(t.ci_high / t.ci_low)
-        if dyn is not None and init in dyn.index:
-            r = dyn.loc[init]
-            row |= {"ratio": float(r.ratio), "ratio_predicted": float(r.ratio_predicted),
-                    "ratio_rel_err_median": float(r.rel_err_median), "drift_median": float(r.drift_median),
-                    "drift_max": float(r.drift_max)}
-        per_init.append(row)
-    small = [r for r in per_init if 1e-3 <= r["init_scale"] <= 1.0]
-    ci = [r["ci_factor"] for r in per_init if "ci_factor" in r]
-    d, s0 = float(tr.attrs["d"]), float(tr.attrs["sigma_0"])
-    return {
-        "runs": int(tr["test_error"].size + fx["test_error"].size),
-        "per_init": per_init,
-        "by_init": {f"{r['init_scale']:g}": r for r in per_init},
-        "crossing_fixed": _crossing(snr, _cell_mean(fx).values),
-        "crossing_small_range": _range([r["crossing"] for r in small]),
-        "ci_factor_range": _range(ci) if ci else None,
-        "init_split": s0 * math.sqrt(d),
-        "rel_err_small_init_max": max(r.get("ratio_rel_err_median", math.nan) for r in per_init if r["init_scale"] <= 0.01),
-        "drift_large_init": _range([r["drift_median"] for r in per_init if r["init_scale"] >= 1.0 and "drift_median" in r]),
-    }
-
-
 @summary("norm_dynamics", ["norm_dynamics.nc"], "python experiments/norm_dynamics.py")
 def summarize_norm_dynamics() -> dict[str, Any]:
     """Layer-norm trajectories of the trainable network for five output init scales."""
@@ -348,6 +306,7 @@ def summarize_main() -> dict[str, Any]:
 
     from benign.analysis.compare import cell_table, to_frame
     from benign.analysis.init_scale import boundary_shift, boundary_table, fit_init_scale, ratio_table
+    from benign.theory import laws
 
     tr, fx = _open("main.nc"), _open("main_fixed.nc")
     d, s0 = int(tr.attrs["d"]), float(tr.attrs["sigma_0"])
@@ -368,6 +327,8 @@ def summarize_main() -> dict[str, Any]:
             "a_norm": float(rr.a_norm_median), "w_norm": float(rr.w_norm_median),
             "steps_median": float(tr["steps_to_interpolation"].sel(init_scale=r.init_scale).median()),
             "fixed_steps_median": float(fx["steps_to_interpolation"].sel(output_value=r.init_scale).median()),
+            "eta_eff": float(laws.fixed_output_equivalent(r.init_scale, float(tr.attrs["eta_w"]), s0, target=1.0 / int(tr.attrs["m"]))[0]),
+            "sigma_0_eff": float(laws.fixed_output_equivalent(r.init_scale, float(tr.attrs["eta_w"]), s0, target=1.0 / int(tr.attrs["m"]))[1]),
         }
     lo, hi = min(by_init, key=float), max(by_init, key=float)
     small = tab[(tab.model == "trainable") & (tab.init_scale < s0 * math.sqrt(d))]
@@ -384,6 +345,7 @@ def summarize_main() -> dict[str, Any]:
         "shift_small_large": boundary_shift(tr, small["init_scale"].to_numpy(), large["init_scale"].to_numpy()),
         "shift_fixed_small_large": boundary_shift(_fixed_frame(fx), small["init_scale"].to_numpy(), large["init_scale"].to_numpy()),
         "interpolated_fraction": float((tr["train_error"] == 0).mean()),
+        "large_two_step_fraction": float((tr["steps_to_interpolation"].sel(init_scale=large["init_scale"].to_numpy()).isin([1, 2])).mean()),
         "fixed_interpolated_fraction": float((fx["train_error"] == 0).mean()),
         "diverged": int(tr["diverged"].sum() + fx["diverged"].sum()),
         "drift_median": float(np.nanmedian(tr["conserved_drift"])), "drift_max": float(np.nanmax(tr["conserved_drift"])),

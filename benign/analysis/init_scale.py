@@ -117,7 +117,7 @@ def boundary_shift(trainable: Any, small: Any, large: Any, *, axis: str = "snr",
             raise ValueError(f"{name}={v.tolist()} is invalid: every value must be a measured init_scale")
 
     def stat(sub: pd.DataFrame) -> np.ndarray:
-        est = [boundary(sub[sub["init_scale"].isin(v)], axis, tol=tol, cluster="run").estimate for v in sets]
+        est = [boundary(sub[np.isin(sub["init_scale"].to_numpy(float), v)], axis, tol=tol, cluster="run").estimate for v in sets]
         return np.array([est[0], est[1], math.log(est[1] / est[0])])
 
     theta, lo, hi = _jackknife([df], stat, ci)
@@ -131,7 +131,7 @@ def ratio_table(trainable: Any) -> pd.DataFrame:
     gives from each neuron's measured ``|a|`` and ``D``), and their median relative difference."""
     df = _frame(trainable, "init_scale")
     if "diverged" in df.columns:
-        df = df[~df["diverged"].astype(bool)]
+        df = df.loc[~df["diverged"].to_numpy(bool)]
     rows = []
     for a0, sub in df.groupby("init_scale", sort=True):
         r, rp = sub["ratio"].to_numpy(float), sub["ratio_predicted"].to_numpy(float)
