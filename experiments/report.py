@@ -227,49 +227,6 @@ def summarize_n_mu() -> dict[str, Any]:
     }
 
 
-@summary("norm_dynamics", ["norm_dynamics.nc"], "python experiments/norm_dynamics.py")
-def summarize_norm_dynamics() -> dict[str, Any]:
-    """Layer-norm trajectories of the trainable network for five output init scales."""
-    import numpy as np
-
-    ds = _open("norm_dynamics.nc")
-    steps = np.asarray(ds["step"].values)
-    early = int(np.searchsorted(steps, 2))  # the checkpoint at step 2 (or the first after it)
-    per_init = {}
-    for init in ds["init_scale"].values:
-        one = ds.sel(init_scale=init)
-        a_final = float(one["traj_a_norm"].isel(step=-1).mean())
-        per_init[f"{float(init):g}"] = {
-            "w_step2": float(one["traj_w_norm"].isel(step=early).mean()),
-            "a_final": a_final,
-            "a_growth": a_final / float(init),
-            "ratio": float(one["ratio"].mean()),
-            "ratio_predicted": float(one["ratio_predicted"].mean()),
-            "drift_max": float(np.abs(one["conserved_drift"]).max()),
-            "test_error": float(one["test_error"].mean()),
-            "train_error_max": float(one["train_error"].max()),
-            "rho_over_gamma": float((one["rho_pos_max"] / one["gamma_max"]).mean()),
-        }
-    te = {k: v["test_error"] for k, v in per_init.items()}
-    best = min(te, key=lambda k: te[k])
-    small = [k for k in per_init if float(k) <= 0.01]
-    large = [k for k in per_init if float(k) >= 1.0]
-    return {
-        "runs": int(ds["test_error"].size),
-        "w0": float(ds["traj_w_norm"].isel(step=0).mean()),
-        "step_early": int(steps[early]),
-        "by_init": per_init,
-        "test_error": _range(list(te.values())),
-        "best_init": float(best),
-        "best_test_error": te[best],
-        "drift_small": _range([per_init[k]["drift_max"] for k in small]),
-        "drift_large": _range([per_init[k]["drift_max"] for k in large]),
-        "rho_over_gamma": _range([v["rho_over_gamma"] for v in per_init.values()]),
-        "train_error_max": max(v["train_error_max"] for v in per_init.values()),
-        "train_error_max_init": float(max(per_init, key=lambda k: per_init[k]["train_error_max"])),
-    }
-
-
 @summary("scaling_fit", ["scaling_fit.json", "scaling_fit.csv"], "python experiments/scaling_fit.py")
 def summarize_scaling_fit() -> dict[str, Any]:
     """The joint fit of the boundary's exponents in d, n and sigma_p (saved by the script)."""
@@ -352,6 +309,51 @@ def summarize_main() -> dict[str, Any]:
         "cell_iqr_max": float(cells["test_error_iqr"].max()),
         "cells_mixed": int(((cells["frac_benign"] > 0) & (cells["frac_benign"] < 1)).sum()), "cells": len(cells),
     }
+
+
+@summary("init_scale", ["init_scale.nc", "init_scale_dynamics.nc"], "python experiments/init_scale.py")
+def summarize_init_scale() -> dict[str, Any]:
+    """Controls of the main job (step matched across a0; a0 * sigma_0 fixed) and the layer dynamics."""
+    import numpy as np
+
+    from benign.analysis.init_scale import boundary_table
+
+    ctrl, dyn = _open("init_scale.nc"), _open("init_scale_dynamics.nc")
+    out: dict[str, Any] = {"seeds": int(ctrl.sizes["seed"]), "snr_max": float(ctrl["snr"].max())}
+    for variant in ctrl["variant"].values:
+        sub = ctrl.sel(variant=variant).dropna("init_scale", how="all")
+        tab = boundary_table(sub).set_index("init_scale")
+        rows = {}
+        for a0 in sub["init_scale"].values:
+            one, r = sub.sel(init_scale=a0), tab.loc[float(a0)]
+            rows[f"{float(a0):g}"] = {
+                "snr_star": float(r.estimate), "ci_low": float(r.ci_low), "ci_high": float(r.ci_high),
+                "frac_benign": float(r.frac_benign), "eta": float(one["eta"]), "sigma_0": float(one["sigma_0"]),
+                "drift_max": float(np.nanmax(one["conserved_drift"])), "steps_median": float(one["steps_to_interpolation"].median()),
+                "err_top_snr": float(one["test_error"].sel(snr=float(sub["snr"].max())).median()),
+                "interpolated_fraction": float((one["train_error"] == 0).mean()),
+            }
+        out[str(variant)] = rows
+    out["step_matched_drift_max"] = max(r["drift_max"] for r in out["step_matched"].values())
+    steps = np.asarray(dyn["step"].values)
+    dd: dict[str, Any] = {}
+    for a0 in dyn["init_scale"].values:
+        med = dyn.sel(init_scale=a0).median("seed")
+        D = float(med["D_mean"].isel(step=0))
+        interp = int(steps[np.argmax(med["train_error"].values == 0)])
+        row = {"D": D, "interp_step": interp, "a_final": float(med["a_norm"].isel(step=-1)), "w_final": float(med["w_norm"].isel(step=-1)),
+               "ratio_final": float(med["ratio"].isel(step=-1)), "ratio_law_final": math.sqrt(max(0.0, 1.0 - D / float(med["a_norm"].isel(step=-1)) ** 2)),
+               "test_error_at_interp": float(med["test_error"].sel(step=interp)), "test_error_final": float(med["test_error"].isel(step=-1)),
+               "a_growth": float(med["a_norm"].isel(step=-1)) / float(a0)}
+        r = med["ratio"].values
+        if D < 0 and np.any(r <= 1.5):
+            k = int(np.argmax(r <= 1.5))
+            row |= {"settle_step": int(steps[k]), "settle_a": float(med["a_norm"].isel(step=k)),
+                    "settle_a_law": math.sqrt(-D / (1.5**2 - 1))}
+        dd[f"{float(a0):g}"] = row
+    out["dynamics"] = dd
+    out["dyn_snr"], out["dyn_steps"], out["dyn_seeds"] = float(dyn.attrs["snr"]), int(steps[-1]), int(dyn.sizes["seed"])
+    return out
 
 
 # ------------------------------------------------------------------------------------------ files
