@@ -127,7 +127,7 @@ def test_fixed_output_scale_is_an_effective_step_and_init(activation, q):
     assert_close(eta_eff, eta * c**2, "float64")
     assert_close(s0_eff, s0 * c, "float64")
     kw = dict(activation=activation, q=q, n=12, d=40, m=m, snr=0.3, steps=30, seed=4, train_output=False,
-              precision="float64", n_checkpoints=30, return_params=True)
+              precision="float64", n_checkpoints=6, n_test=256, n_mc=256, n_mc_traj=256, return_params=True)
     r0 = benign.simulate(output_value=a0, eta=eta, sigma_0=s0, **kw)
     r1 = benign.simulate(output_value=1.0 / m, eta=float(eta_eff), sigma_0=float(s0_eff), **kw)
     np.testing.assert_allclose(r1.trajectory["train_loss"], r0.trajectory["train_loss"], rtol=1e-9, atol=1e-12)
