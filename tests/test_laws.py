@@ -143,3 +143,20 @@ def test_fixed_output_equivalent_bad_input_names_the_parameter():
         laws.fixed_output_equivalent(1.0, -0.1, 0.01)
     with pytest.raises(ValueError, match="target"):
         laws.fixed_output_equivalent(1.0, 0.1, 0.01, target=0.0)
+
+
+def test_expected_conserved_quantity_is_the_mean_over_the_initial_draw():
+    """The configuration-only Q0 against the measured Q0 of a run's initial parameters (paired draw)."""
+    import benign
+
+    kw = dict(n=5, d=400, m=50, steps=1, eta=1e-12, init_scale=0.05, sigma_0=0.02, eta_w=0.3, eta_a=0.1,
+              precision="float64", return_params=True, n_checkpoints=2, n_test=64, n_mc=64, n_mc_traj=64)
+    r = benign.simulate(**kw)
+    w0 = np.linalg.norm(np.asarray(r.params["W"]), axis=-1)  # (2, m) after a negligible step
+    q0 = laws.conserved_quantity(np.abs(np.asarray(r.params["a"])), w0, 0.3, 0.1)
+    expected = laws.expected_conserved_quantity(0.05, 0.02, 400, 0.3, 0.1)
+    assert expected == pytest.approx(0.05**2 / 0.1 - 0.02**2 * 400 / 0.3, rel=1e-12)
+    se = np.std(w0**2 / 0.3) / np.sqrt(w0.size)  # Monte Carlo error of the mean over 100 neurons
+    assert abs(np.mean(q0) - expected) < 4 * se
+    lim = laws.predicted_ratio(1e3, expected, 0.3, 0.1)  # large |a|: the limit sqrt(eta_w/eta_a)
+    assert lim == pytest.approx(math.sqrt(3.0), rel=1e-6)

@@ -6,6 +6,7 @@ numpy only at import; :func:`predict` uses pandas/xarray when given their object
 from .bounds import DEFAULTS, THEORIES, Prediction, cao2022, kou2023, meng2024, predict, shang2024, thresholds
 from .laws import (
     conserved_quantity,
+    expected_conserved_quantity,
     fixed_output_equivalent,
     limiting_ratio,
     predicted_output_norm_large_init,
@@ -14,7 +15,7 @@ from .laws import (
 )
 
 __all__ = [
-    "DEFAULTS", "Prediction", "THEORIES", "cao2022", "conserved_quantity", "fixed_output_equivalent", "kou2023",
+    "DEFAULTS", "Prediction", "THEORIES", "cao2022", "conserved_quantity", "expected_conserved_quantity", "fixed_output_equivalent", "kou2023",
     "limiting_ratio", "meng2024",
     "predict", "predicted_output_norm_large_init", "predicted_ratio", "regime_of_init", "shang2024", "thresholds",
 ]

@@ -63,6 +63,23 @@ def predicted_ratio(a: Any, Q0: Any, eta_w: Any = 1.0, eta_a: Any = 1.0, q: Any 
         return _out(_sqrt_tol(lim - corr, lim + np.abs(corr)))
 
 
+def expected_conserved_quantity(init_scale: Any, sigma_0: Any, d: Any, eta_w: Any = 1.0, eta_a: Any = 1.0,
+                                q: Any = 1.0) -> Any:
+    """``q a0^2/eta_a - sigma_0^2 d/eta_w``: the expectation of ``Q0`` over ``W(0) ~ N(0, sigma_0^2 I_d)``
+    for a constant output init ``|a(0)| = init_scale`` [exact, in expectation].
+
+    Put into :func:`predicted_ratio` it gives ``|w|/|a|`` as a function of ``|a|`` from the
+    configuration alone (no measured ``W(0)``); per neuron ``|w(0)|^2`` scatters around
+    ``sigma_0^2 d`` with relative spread ``sqrt(2/d)``. Float64 out; shapes broadcast.
+    """
+    a0 = _check("init_scale", init_scale)
+    s0 = _check("sigma_0", sigma_0, lo=0)
+    dd = _check("d", d, lo=1)
+    ew = _check("eta_w", eta_w, lo=0, lo_open=True)
+    ea = _check("eta_a", eta_a, lo=0, lo_open=True)
+    return _out(_q(q) * a0**2 / ea - s0**2 * dd / ew)
+
+
 def predicted_output_norm_large_init(a0: Any, w_norm: Any, w0_norm: Any) -> Any:
     """``|a| = sqrt(a0^2 + |w|^2 - |w0|^2)`` (one step size, conservation) [exact; docs/science.md, "Conservation law"].
 
