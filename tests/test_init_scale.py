@@ -69,3 +69,24 @@ def test_boundary_table_pairs_the_fixed_runs_by_output_value():
     np.testing.assert_allclose(t["log_ratio_fixed"], 0.0, atol=1e-9)  # same runs: no shift, zero-width interval
     np.testing.assert_allclose(t["estimate"].to_numpy(), tab[tab.model == "fixed"]["estimate"].to_numpy())
     assert ((t["frac_benign"] > 0) & (t["frac_benign"] < 1)).all()
+
+
+def test_ratio_table_medians_and_quartiles_per_init_scale_leave_out_diverged_runs():
+    rng = np.random.default_rng(3)
+    rows = []
+    for a0 in (1e-3, 10.0):
+        for s in range(9):
+            r = rng.uniform(1, 2) if a0 < 1 else rng.uniform(0.1, 0.3)
+            rows.append({"init_scale": a0, "seed": s, "ratio": r, "ratio_predicted": r * 1.01, "w_norm": r, "a_norm": 1.0,
+                         "diverged": False})
+        rows.append({"init_scale": a0, "seed": 99, "ratio": 1e6, "ratio_predicted": 0.0, "w_norm": 1e6, "a_norm": 1.0,
+                     "diverged": True})
+    df = pd.DataFrame(rows)
+    from benign.analysis.init_scale import ratio_table
+
+    t = ratio_table(df).set_index("init_scale")
+    for a0 in (1e-3, 10.0):
+        r = df[(df.init_scale == a0) & ~df.diverged]["ratio"].to_numpy()
+        assert t.loc[a0, "ratio_median"] == pytest.approx(np.median(r))
+        assert t.loc[a0, "ratio_q25"] == pytest.approx(np.quantile(r, 0.25))
+        assert t.loc[a0, "ratio_rel_err_median"] == pytest.approx(0.01)
