@@ -62,7 +62,9 @@ def boundary_table(trainable: Any, fixed: Any | None = None, *, axis: str = "snr
         trainable: runs (Dataset/DataFrame) with ``init_scale``, ``axis``, ``test_error``, ``p``, ``seed``.
         fixed: fixed-output runs whose output value is the column ``fixed_init`` (or ``None``).
         axis: the signal axis of the boundary.
-        tol, ci: as :func:`benign.analysis.boundary`.
+        fixed_init: the column of ``fixed`` that holds its output value.
+        tol: benign iff ``test_error <= p + tol``.
+        ci: nominal coverage of the intervals.
 
     Returns:
         One row per (model, init_scale): ``model`` (``"trainable"``/``"fixed"``), ``init_scale`` and the
@@ -105,7 +107,11 @@ def boundary_shift(trainable: Any, small: Any, large: Any, *, axis: str = "snr",
 
     Args:
         trainable: runs with ``init_scale``, ``axis``, ``test_error``, ``p``, ``seed``.
-        small, large: an init scale or a sequence of them.
+        small: an init scale or a sequence of them (the denominator).
+        large: an init scale or a sequence of them (the numerator).
+        axis: the signal axis of the boundary.
+        tol: benign iff ``test_error <= p + tol``.
+        ci: nominal coverage of the interval.
 
     Returns:
         ``{"small": SNR*, "large": SNR*, "ratio", "ratio_low", "ratio_high"}`` (float).
