@@ -10,12 +10,14 @@ stop at interpolation, the same 9 SNRs and 16 paired seeds):
   measured here -- is the same for every a0 (a0 = 1, 10, 100; below sigma_0 sqrt(d) this is the main job);
 * **function scale fixed**: trainable with ``sigma_0 = 1e-3 / a0`` (so ``a0 * sigma_0`` and the scale
   of f at init are those of a0 = 0.1, sigma_0 = 0.01), eta = 0.1, a0 = 1e-3 .. 100;
+* **curvature**: the largest |eigenvalue| of the loss Hessian in (W, a) at init for every a0 of the
+  main job (SNR 0.3, 4 seeds, power iteration in float64), to check the step-matching proxy;
 * **dynamics**: trainable runs at a0 = 1e-3 and a0 = 10 at SNR 0.3 for 3000 steps without stopping
   (8 seeds), with test error, train loss, |w|, |a| and |w|/|a| at 40 log-spaced checkpoints.
 
 Writes experiments/data/init_scale.nc (the two controls, dims variant x init_scale x snr x seed),
-experiments/data/init_scale_dynamics.nc, docs/figures/init_scale.png, and refreshes the
-"init_scale" summary of experiments/report.py. About two minutes on 2 CPU cores.
+experiments/data/init_scale_dynamics.nc (with the curvature), docs/figures/init_scale.png, and refreshes the
+"init_scale" summary of experiments/report.py. About half a minute on 2 CPU cores after the main job (which compiles the same programs).
 
     python experiments/init_scale.py
 """
@@ -97,6 +99,50 @@ def dynamics() -> Any:
                       attrs={**{k: v for k, v in FIXED.items() if isinstance(v, (int, float))}, "snr": DYN["snr"]})
 
 
+def curvature(seeds: int = 4, iters: int = 60) -> Any:
+    """Largest |eigenvalue| of the Hessian of the training loss in (W, a) at init, per a0 of the main
+    job (SNR 0.3, float64, power iteration on Hessian-vector products): Dataset (init_scale, seed)."""
+    import jax
+    import jax.numpy as jnp
+    import xarray as xr
+
+    import benign
+    from benign.core import model
+    from benign.core.config import make_config
+    from benign.core.model import Params
+    from main import INIT
+
+    base = {k: v for k, v in FIXED.items() if k not in ("stop", "steps", "n_checkpoints", "eta")}
+    lam = np.full((len(INIT), seeds), np.nan)
+    with jax.enable_x64(True):
+        for i, a0 in enumerate(INIT):
+            for s in range(seeds):
+                kw = dict(base, init_scale=a0, snr=DYN["snr"], seed=s, precision="float64")
+                cfg = make_config(**kw)
+                X, y, _ = benign.sample_data(**kw)
+                r = benign.simulate(**kw, steps=1, eta=1e-300, n_checkpoints=2, return_params=True)
+                b = jnp.asarray(r.params["b"])
+
+                def f(W, a, b=b, X=jnp.asarray(X), y=jnp.asarray(y), cfg=cfg):
+                    return model.loss(cfg, Params(W, a, b), X, y)
+
+                x0 = (jnp.asarray(r.params["W"]), jnp.asarray(r.params["a"]))
+                grad = jax.grad(f, argnums=(0, 1))
+                hvp = jax.jit(lambda v, x0=x0, grad=grad: jax.jvp(lambda W, a: grad(W, a), x0, v)[1])
+                rng = np.random.default_rng(s)
+                v = tuple(jnp.asarray(rng.normal(size=t.shape)) for t in x0)
+                ev = np.nan
+                for _ in range(iters):
+                    nrm = float(jnp.sqrt(sum(jnp.sum(t**2) for t in v)))
+                    v = tuple(t / nrm for t in v)
+                    hv = hvp(v)
+                    ev = float(sum(jnp.sum(p * q) for p, q in zip(v, hv)))
+                    v = hv
+                lam[i, s] = abs(ev)
+    return xr.Dataset({"lambda_max": (("init_scale", "seed"), lam)}, coords={"init_scale": INIT, "seed": np.arange(seeds)},
+                      attrs={"snr": DYN["snr"], "eta": FIXED["eta"]})
+
+
 def figure(ctrl, dyn):
     import matplotlib.pyplot as plt
     import xarray as xr
@@ -143,6 +189,7 @@ def main() -> None:
     save_netcdf(ctrl, DATA / "init_scale.nc")
     print(f"controls {dict(ctrl.sizes)} in {time.perf_counter() - t0:.1f} s")
     dyn = dynamics()
+    dyn = dyn.merge(curvature().rename(init_scale="init_scale_h", seed="seed_h"))
     save_netcdf(dyn, DATA / "init_scale_dynamics.nc")
     print(f"dynamics {dict(dyn.sizes)}; total {time.perf_counter() - t0:.1f} s")
     save(figure(ctrl, dyn), "init_scale")

@@ -352,6 +352,15 @@ def summarize_init_scale() -> dict[str, Any]:
                     "settle_a_law": math.sqrt(-D / (1.5**2 - 1))}
         dd[f"{float(a0):g}"] = row
     out["dynamics"] = dd
+    if "lambda_max" in dyn:  # largest |Hessian eigenvalue| at init, per a0 of the main job
+        lam = dyn["lambda_max"].median("seed_h")
+        eta_main = float(dyn.attrs["eta"])
+        s2 = float(dyn.attrs["sigma_0"]) ** 2 * float(dyn.attrs["d"])
+        out["curvature"] = {f"{float(a0):g}": {
+            "lambda_max": float(v), "lambda_min_seed": float(dyn["lambda_max"].sel(init_scale_h=a0).min()),
+            "lambda_max_seed": float(dyn["lambda_max"].sel(init_scale_h=a0).max()),
+            "eta_lambda_main": eta_main * float(v), "eta_lambda_matched": eta_main * min(1.0, s2 / float(a0) ** 2) * float(v)}
+            for a0, v in zip(lam["init_scale_h"].values, lam.values)}
     out["dyn_snr"], out["dyn_steps"], out["dyn_seeds"] = float(dyn.attrs["snr"]), int(steps[-1]), int(dyn.sizes["seed"])
     return out
 
