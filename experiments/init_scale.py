@@ -105,12 +105,12 @@ def curvature(seeds: int = 4, iters: int = 60) -> Any:
     import jax
     import jax.numpy as jnp
     import xarray as xr
+    from main import INIT
 
     import benign
     from benign.core import model
     from benign.core.config import make_config
     from benign.core.model import Params
-    from main import INIT
 
     base = {k: v for k, v in FIXED.items() if k not in ("stop", "steps", "n_checkpoints", "eta")}
     lam = np.full((len(INIT), seeds), np.nan)
