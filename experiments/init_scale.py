@@ -121,9 +121,9 @@ def curvature(seeds: int = 4, iters: int = 60) -> Any:
                 cfg = make_config(**kw)
                 X, y, _ = benign.sample_data(**kw)
                 r = benign.simulate(**kw, steps=1, eta=1e-300, n_checkpoints=2, return_params=True)
-                b = jnp.asarray(r.params["b"])
+                b, Xj, yj = jnp.asarray(r.params["b"]), jnp.asarray(X), jnp.asarray(y)
 
-                def f(W, a, b=b, X=jnp.asarray(X), y=jnp.asarray(y), cfg=cfg):
+                def f(W, a, b=b, X=Xj, y=yj, cfg=cfg):
                     return model.loss(cfg, Params(W, a, b), X, y)
 
                 x0 = (jnp.asarray(r.params["W"]), jnp.asarray(r.params["a"]))
