@@ -227,91 +227,6 @@ def summarize_n_mu() -> dict[str, Any]:
     }
 
 
-@summary("snr_init", ["snr_init_trainable.nc", "snr_init_fixed.nc"], "python experiments/snr_init.py")
-def summarize_snr_init() -> dict[str, Any]:
-    """SNR x output init (trainable) beside the fixed-output network."""
-    import numpy as np
-
-    from benign.analysis.compare import compare_dataset
-
-    tr, fx = _open("snr_init_trainable.nc"), _open("snr_init_fixed.nc")
-    snr = np.asarray(tr["snr"].values, float)
-    err = _cell_mean(tr).transpose("init_scale", "snr").values
-    inits = [float(i) for i in tr["init_scale"].values]
-    comp = compare_dataset(tr)
-    trainable = comp.trainable.set_index("init_scale") if comp.trainable is not None else None
-    dyn = comp.dynamics.reset_index().set_index("init_scale") if comp.dynamics is not None else None
-    per_init = []
-    for k, init in enumerate(inits):
-        row: dict[str, Any] = {"init_scale": init, "crossing": _crossing(snr, err[k])}
-        if trainable is not None and init in trainable.index:
-            t = trainable.loc[init]
-            row["phi_star"], row["ci_factor"] = float(t.phi_star), float(t.ci_high / t.ci_low)
-        if dyn is not None and init in dyn.index:
-            r = dyn.loc[init]
-            row |= {"ratio": float(r.ratio), "ratio_predicted": float(r.ratio_predicted),
-                    "ratio_rel_err_median": float(r.rel_err_median), "drift_median": float(r.drift_median),
-                    "drift_max": float(r.drift_max)}
-        per_init.append(row)
-    small = [r for r in per_init if 1e-3 <= r["init_scale"] <= 1.0]
-    ci = [r["ci_factor"] for r in per_init if "ci_factor" in r]
-    d, s0 = float(tr.attrs["d"]), float(tr.attrs["sigma_0"])
-    return {
-        "runs": int(tr["test_error"].size + fx["test_error"].size),
-        "per_init": per_init,
-        "by_init": {f"{r['init_scale']:g}": r for r in per_init},
-        "crossing_fixed": _crossing(snr, _cell_mean(fx).values),
-        "crossing_small_range": _range([r["crossing"] for r in small]),
-        "ci_factor_range": _range(ci) if ci else None,
-        "init_split": s0 * math.sqrt(d),
-        "rel_err_small_init_max": max(r.get("ratio_rel_err_median", math.nan) for r in per_init if r["init_scale"] <= 0.01),
-        "drift_large_init": _range([r["drift_median"] for r in per_init if r["init_scale"] >= 1.0 and "drift_median" in r]),
-    }
-
-
-@summary("norm_dynamics", ["norm_dynamics.nc"], "python experiments/norm_dynamics.py")
-def summarize_norm_dynamics() -> dict[str, Any]:
-    """Layer-norm trajectories of the trainable network for five output init scales."""
-    import numpy as np
-
-    ds = _open("norm_dynamics.nc")
-    steps = np.asarray(ds["step"].values)
-    early = int(np.searchsorted(steps, 2))  # the checkpoint at step 2 (or the first after it)
-    per_init = {}
-    for init in ds["init_scale"].values:
-        one = ds.sel(init_scale=init)
-        a_final = float(one["traj_a_norm"].isel(step=-1).mean())
-        per_init[f"{float(init):g}"] = {
-            "w_step2": float(one["traj_w_norm"].isel(step=early).mean()),
-            "a_final": a_final,
-            "a_growth": a_final / float(init),
-            "ratio": float(one["ratio"].mean()),
-            "ratio_predicted": float(one["ratio_predicted"].mean()),
-            "drift_max": float(np.abs(one["conserved_drift"]).max()),
-            "test_error": float(one["test_error"].mean()),
-            "train_error_max": float(one["train_error"].max()),
-            "rho_over_gamma": float((one["rho_pos_max"] / one["gamma_max"]).mean()),
-        }
-    te = {k: v["test_error"] for k, v in per_init.items()}
-    best = min(te, key=lambda k: te[k])
-    small = [k for k in per_init if float(k) <= 0.01]
-    large = [k for k in per_init if float(k) >= 1.0]
-    return {
-        "runs": int(ds["test_error"].size),
-        "w0": float(ds["traj_w_norm"].isel(step=0).mean()),
-        "step_early": int(steps[early]),
-        "by_init": per_init,
-        "test_error": _range(list(te.values())),
-        "best_init": float(best),
-        "best_test_error": te[best],
-        "drift_small": _range([per_init[k]["drift_max"] for k in small]),
-        "drift_large": _range([per_init[k]["drift_max"] for k in large]),
-        "rho_over_gamma": _range([v["rho_over_gamma"] for v in per_init.values()]),
-        "train_error_max": max(v["train_error_max"] for v in per_init.values()),
-        "train_error_max_init": float(max(per_init, key=lambda k: per_init[k]["train_error_max"])),
-    }
-
-
 @summary("scaling_fit", ["scaling_fit.json", "scaling_fit.csv"], "python experiments/scaling_fit.py")
 def summarize_scaling_fit() -> dict[str, Any]:
     """The joint fit of the boundary's exponents in d, n and sigma_p (saved by the script)."""
@@ -334,23 +249,119 @@ def summarize_scaling_fit() -> dict[str, Any]:
     }
 
 
-@summary("main", ["main.nc"], "python experiments/main.py")
+def _fixed_frame(fx):
+    """The fixed-output runs, one row per run, with the output value as ``init_scale``."""
+    from benign.analysis.compare import to_frame
+
+    return to_frame(fx).drop(columns=["init_scale"], errors="ignore").rename(columns={"output_value": "init_scale"})
+
+
+@summary("main", ["main.nc", "main_fixed.nc"], "python experiments/main.py --docs")
 def summarize_main() -> dict[str, Any]:
-    """The main job: trainable network over n x SNR."""
-    ds = _open("main.nc")
-    C = _fitted_C(ds, _phi(ds))
-    d = float(ds.attrs["d"])
-    n_lo, n_hi = int(ds["n"].min()), int(ds["n"].max())
-    out = {
-        "runs": int(ds["test_error"].size),
-        "C": C,
-        "n_min": n_lo,
-        "n_max": n_hi,
-        "snr_crit_n_min": (C / (n_lo * d)) ** 0.25,
-        "snr_crit_n_max": (C / (n_hi * d)) ** 0.25,
-        "interpolated_fraction": float((ds["train_error"] == 0).mean()),
-        "compare": _compare(ds, "kou2023"),
+    """The main job: SNR x output init scale a0 for the trainable network, beside the fixed-output network at a = a0."""
+    import numpy as np
+
+    from benign.analysis.compare import cell_table, to_frame
+    from benign.analysis.init_scale import boundary_shift, boundary_table, fit_init_scale, ratio_table
+    from benign.theory import laws
+
+    tr, fx = _open("main.nc"), _open("main_fixed.nc")
+    d, s0 = int(tr.attrs["d"]), float(tr.attrs["sigma_0"])
+    tab = boundary_table(tr, fx)
+    rt = ratio_table(tr).set_index("init_scale")
+    cells = cell_table(to_frame(tr))
+    by_init: dict[str, Any] = {}
+    for r in tab[tab.model == "trainable"].itertuples():
+        f = tab[(tab.model == "fixed") & (tab.init_scale == r.init_scale)].iloc[0]
+        rr = rt.loc[r.init_scale]
+        by_init[f"{r.init_scale:g}"] = {
+            "snr_star": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high, "frac_benign": r.frac_benign,
+            "fixed_snr_star": float(f.estimate), "fixed_ci_low": float(f.ci_low), "fixed_ci_high": float(f.ci_high),
+            "ratio_to_fixed": math.exp(r.log_ratio_fixed), "ratio_to_fixed_low": math.exp(r.log_ratio_low),
+            "ratio_to_fixed_high": math.exp(r.log_ratio_high),
+            "norm_ratio": float(rr.ratio_median), "norm_ratio_q25": float(rr.ratio_q25), "norm_ratio_q75": float(rr.ratio_q75),
+            "norm_ratio_law": float(rr.ratio_predicted_median), "law_rel_err": float(rr.ratio_rel_err_median),
+            "a_norm": float(rr.a_norm_median), "w_norm": float(rr.w_norm_median),
+            "steps_median": float(tr["steps_to_interpolation"].sel(init_scale=r.init_scale).median()),
+            "fixed_steps_median": float(fx["steps_to_interpolation"].sel(output_value=r.init_scale).median()),
+            "eta_eff": float(laws.fixed_output_equivalent(r.init_scale, float(tr.attrs["eta_w"]), s0, target=1.0 / int(tr.attrs["m"]))[0]),
+            "sigma_0_eff": float(laws.fixed_output_equivalent(r.init_scale, float(tr.attrs["eta_w"]), s0, target=1.0 / int(tr.attrs["m"]))[1]),
+        }
+    lo, hi = min(by_init, key=float), max(by_init, key=float)
+    small = tab[(tab.model == "trainable") & (tab.init_scale < s0 * math.sqrt(d))]
+    large = tab[(tab.model == "trainable") & (tab.init_scale > s0 * math.sqrt(d))]
+    return {
+        "runs": int(tr["test_error"].size), "runs_fixed": int(fx["test_error"].size), "seeds": int(tr.sizes["seed"]),
+        "d": d, "n": int(tr.attrs["n"]), "m": int(tr.attrs["m"]), "sigma_0": s0, "init_split": s0 * math.sqrt(d),
+        "init_min": float(lo), "init_max": float(hi), "steps_cap": int(tr.attrs["steps"]),
+        "snr_min": float(tr["snr"].min()), "snr_max": float(tr["snr"].max()),
+        "by_init": by_init,
+        "small_snr_star": _range(small["estimate"]), "large_snr_star": _range(large["estimate"]),
+        "fit": fit_init_scale(tr, sigma_0=s0, d=d),
+        "shift_1e-2_10": boundary_shift(tr, 1e-2, 10.0),
+        "shift_small_large": boundary_shift(tr, small["init_scale"].to_numpy(), large["init_scale"].to_numpy()),
+        "shift_fixed_small_large": boundary_shift(_fixed_frame(fx), small["init_scale"].to_numpy(), large["init_scale"].to_numpy()),
+        "interpolated_fraction": float((tr["train_error"] == 0).mean()),
+        "large_two_step_fraction": float((tr["steps_to_interpolation"].sel(init_scale=large["init_scale"].to_numpy()).isin([1, 2])).mean()),
+        "fixed_interpolated_fraction": float((fx["train_error"] == 0).mean()),
+        "diverged": int(tr["diverged"].sum() + fx["diverged"].sum()),
+        "drift_median": float(np.nanmedian(tr["conserved_drift"])), "drift_max": float(np.nanmax(tr["conserved_drift"])),
+        "cell_iqr_max": float(cells["test_error_iqr"].max()),
+        "cells_mixed": int(((cells["frac_benign"] > 0) & (cells["frac_benign"] < 1)).sum()), "cells": len(cells),
     }
+
+
+@summary("init_scale", ["init_scale.nc", "init_scale_dynamics.nc"], "python experiments/init_scale.py")
+def summarize_init_scale() -> dict[str, Any]:
+    """Controls of the main job (step matched across a0; a0 * sigma_0 fixed) and the layer dynamics."""
+    import numpy as np
+
+    from benign.analysis.init_scale import boundary_table
+
+    ctrl, dyn = _open("init_scale.nc"), _open("init_scale_dynamics.nc")
+    out: dict[str, Any] = {"seeds": int(ctrl.sizes["seed"]), "snr_max": float(ctrl["snr"].max())}
+    for variant in ctrl["variant"].values:
+        sub = ctrl.sel(variant=variant).dropna("init_scale", how="all")
+        tab = boundary_table(sub).set_index("init_scale")
+        rows = {}
+        for a0 in sub["init_scale"].values:
+            one, r = sub.sel(init_scale=a0), tab.loc[float(a0)]
+            rows[f"{float(a0):g}"] = {
+                "snr_star": float(r.estimate), "ci_low": float(r.ci_low), "ci_high": float(r.ci_high),
+                "frac_benign": float(r.frac_benign), "eta": float(one["eta"]), "sigma_0": float(one["sigma_0"]),
+                "drift_max": float(np.nanmax(one["conserved_drift"])), "steps_median": float(one["steps_to_interpolation"].median()),
+                "err_top_snr": float(one["test_error"].sel(snr=float(sub["snr"].max())).median()),
+                "interpolated_fraction": float((one["train_error"] == 0).mean()),
+            }
+        out[str(variant)] = rows
+    out["step_matched_drift_max"] = max(r["drift_max"] for r in out["step_matched"].values())
+    steps = np.asarray(dyn["step"].values)
+    dd: dict[str, Any] = {}
+    for a0 in dyn["init_scale"].values:
+        med = dyn.sel(init_scale=a0).median("seed")
+        D = float(med["D_mean"].isel(step=0))
+        interp = int(steps[np.argmax(med["train_error"].values == 0)])
+        row = {"D": D, "interp_step": interp, "a_final": float(med["a_norm"].isel(step=-1)), "w_final": float(med["w_norm"].isel(step=-1)),
+               "ratio_final": float(med["ratio"].isel(step=-1)), "ratio_law_final": math.sqrt(max(0.0, 1.0 - D / float(med["a_norm"].isel(step=-1)) ** 2)),
+               "test_error_at_interp": float(med["test_error"].sel(step=interp)), "test_error_final": float(med["test_error"].isel(step=-1)),
+               "a_growth": float(med["a_norm"].isel(step=-1)) / float(a0)}
+        r = med["ratio"].values
+        if D < 0 and np.any(r <= 1.5):
+            k = int(np.argmax(r <= 1.5))
+            row |= {"settle_step": int(steps[k]), "settle_a": float(med["a_norm"].isel(step=k)),
+                    "settle_a_law": math.sqrt(-D / (1.5**2 - 1))}
+        dd[f"{float(a0):g}"] = row
+    out["dynamics"] = dd
+    if "lambda_max" in dyn:  # largest |Hessian eigenvalue| at init, per a0 of the main job
+        lam = dyn["lambda_max"].median("seed_h")
+        eta_main = float(dyn.attrs["eta"])
+        s2 = float(dyn.attrs["sigma_0"]) ** 2 * float(dyn.attrs["d"])
+        out["curvature"] = {f"{float(a0):g}": {
+            "lambda_max": float(v), "lambda_min_seed": float(dyn["lambda_max"].sel(init_scale_h=a0).min()),
+            "lambda_max_seed": float(dyn["lambda_max"].sel(init_scale_h=a0).max()),
+            "eta_lambda_main": eta_main * float(v), "eta_lambda_matched": eta_main * min(1.0, s2 / float(a0) ** 2) * float(v)}
+            for a0, v in zip(lam["init_scale_h"].values, lam.values)}
+    out["dyn_snr"], out["dyn_steps"], out["dyn_seeds"] = float(dyn.attrs["snr"]), int(steps[-1]), int(dyn.sizes["seed"])
     return out
 
 

@@ -236,3 +236,19 @@ def test_final_metrics_use_the_law_of_the_activation_degree():
     wrong_drift = np.max(np.abs(wrong[-1] - wrong[0]) / (a[-1] ** 2 / 0.05 + w[-1] ** 2 / 0.05))
     assert wrong_drift > 20 * r.conserved_drift
     assert r.ratio_limit == pytest.approx(np.sqrt(3.0)) and r.ratio_predicted == pytest.approx(r.ratio, rel=0.01)
+
+
+def test_init_scale_and_snr_leave_the_noise_and_labels_unchanged():
+    """Paired randomness across the main job's axes: runs that differ only in the output init scale or the
+    SNR train on the same noise patches and the same (noisy) labels."""
+    kw = dict(n=30, d=40, m=4, seed=5, p=0.2)
+    X1, y1, c1 = benign.sample_data(snr=0.1, init_scale=1e-4, **kw)
+    X2, y2, c2 = benign.sample_data(snr=0.1, init_scale=100.0, **kw)
+    X3, y3, c3 = benign.sample_data(snr=0.6, init_scale=1.0, **kw)
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(X1[:, 1:], X3[:, 1:])  # noise patches identical; only the signal patch scales
+    np.testing.assert_allclose(X3[:, 0], 6.0 * X1[:, 0], rtol=1e-6)
+    for y, c in ((y2, c2), (y3, c3)):
+        np.testing.assert_array_equal(y, y1)
+        np.testing.assert_array_equal(c, c1)
+    assert np.any(y1 != c1)  # some labels are flipped, identically

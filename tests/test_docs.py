@@ -54,7 +54,7 @@ def test_docs_numbers_in_sync_with_saved_data():
 
 def test_every_docs_block_has_a_registered_or_saved_summary():
     names = {m["name"] for p in report.doc_files() for m in report._blocks(p.read_text())}
-    assert {"main", "kou2023", "n_mu", "snr_init", "norm_dynamics", "scaling_fit"} <= names
+    assert {"main", "kou2023", "n_mu", "init_scale", "scaling_fit"} <= names
     for name in names:
         assert report.summary_path(name).exists(), name
 

@@ -113,3 +113,50 @@ def test_predicted_ratio_inverts_the_law_for_every_degree(a, w, ew, ea, q):
 def test_bad_degree_names_q(call):
     with pytest.raises(ValueError, match=r"(^|\W)q="):
         call()
+
+
+@pytest.mark.parametrize("activation, q", [("relu", 1.0), pytest.param("poly_relu", 3.0, marks=pytest.mark.slow)])
+def test_fixed_output_scale_is_an_effective_step_and_init(activation, q):
+    """The fixed-output model at a = a0 with (eta, sigma_0) follows, step for step, the one at a = 1/m with
+    the (eta, sigma_0) of fixed_output_equivalent: same losses, same test errors, W scaled by (m a0)^(1/q)."""
+    import benign
+
+    m, a0, eta, s0 = 3, 0.7, 0.05, 0.05
+    eta_eff, s0_eff = laws.fixed_output_equivalent(a0, eta, s0, target=1.0 / m, q=q)
+    c = (m * a0) ** (1.0 / q)
+    assert_close(eta_eff, eta * c**2, "float64")
+    assert_close(s0_eff, s0 * c, "float64")
+    kw = dict(activation=activation, q=q, n=12, d=40, m=m, snr=0.3, steps=30, seed=4, train_output=False,
+              precision="float64", n_checkpoints=6, n_test=256, n_mc=256, n_mc_traj=256, return_params=True)
+    r0 = benign.simulate(output_value=a0, eta=eta, sigma_0=s0, **kw)
+    r1 = benign.simulate(output_value=1.0 / m, eta=float(eta_eff), sigma_0=float(s0_eff), **kw)
+    np.testing.assert_allclose(r1.trajectory["train_loss"], r0.trajectory["train_loss"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(r1.trajectory["test_error"], r0.trajectory["test_error"], atol=1e-12)
+    np.testing.assert_allclose(r1.params["W"], c * r0.params["W"], rtol=1e-9, atol=1e-12)
+    assert r0.trajectory["train_loss"][-1] < r0.trajectory["train_loss"][0]  # it trained
+
+
+def test_fixed_output_equivalent_bad_input_names_the_parameter():
+    with pytest.raises(ValueError, match="output_value"):
+        laws.fixed_output_equivalent(0.0, 0.1, 0.01)
+    with pytest.raises(ValueError, match="eta_w"):
+        laws.fixed_output_equivalent(1.0, -0.1, 0.01)
+    with pytest.raises(ValueError, match="target"):
+        laws.fixed_output_equivalent(1.0, 0.1, 0.01, target=0.0)
+
+
+def test_expected_conserved_quantity_is_the_mean_over_the_initial_draw():
+    """The configuration-only Q0 against the measured Q0 of a run's initial parameters (paired draw)."""
+    import benign
+
+    kw = dict(n=5, d=400, m=50, steps=1, eta=1e-12, init_scale=0.05, sigma_0=0.02, eta_w=0.3, eta_a=0.1,
+              precision="float64", return_params=True, n_checkpoints=2, n_test=64, n_mc=64, n_mc_traj=64)
+    r = benign.simulate(**kw)
+    w0 = np.linalg.norm(np.asarray(r.params["W"]), axis=-1)  # (2, m) after a negligible step
+    q0 = laws.conserved_quantity(np.abs(np.asarray(r.params["a"])), w0, 0.3, 0.1)
+    expected = laws.expected_conserved_quantity(0.05, 0.02, 400, 0.3, 0.1)
+    assert expected == pytest.approx(0.05**2 / 0.1 - 0.02**2 * 400 / 0.3, rel=1e-12)
+    se = np.std(w0**2 / 0.3) / np.sqrt(w0.size)  # Monte Carlo error of the mean over 100 neurons
+    assert abs(np.mean(q0) - expected) < 4 * se
+    lim = laws.predicted_ratio(1e3, expected, 0.3, 0.1)  # large |a|: the limit sqrt(eta_w/eta_a)
+    assert lim == pytest.approx(math.sqrt(3.0), rel=1e-6)

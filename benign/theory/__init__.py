@@ -16,9 +16,18 @@ from .bounds import (
     thresholds,
     xor_patches,
 )
-from .laws import conserved_quantity, limiting_ratio, predicted_output_norm_large_init, predicted_ratio, regime_of_init
+from .laws import (
+    conserved_quantity,
+    expected_conserved_quantity,
+    fixed_output_equivalent,
+    limiting_ratio,
+    predicted_output_norm_large_init,
+    predicted_ratio,
+    regime_of_init,
+)
 
 __all__ = [
-    "DEFAULTS", "Prediction", "THEORIES", "cao2022", "conserved_quantity", "karhadkar2024", "kou2023", "limiting_ratio", "meng2024",
-    "predict", "predicted_output_norm_large_init", "predicted_ratio", "regime_of_init", "shang2024", "thresholds", "xor_patches",
+    "DEFAULTS", "Prediction", "THEORIES", "cao2022", "conserved_quantity", "expected_conserved_quantity", "fixed_output_equivalent",
+    "karhadkar2024", "kou2023", "limiting_ratio", "meng2024", "predict", "predicted_output_norm_large_init", "predicted_ratio",
+    "regime_of_init", "shang2024", "thresholds", "xor_patches",
 ]

@@ -291,7 +291,10 @@ def shang2024(n: Any, d: Any, mu_norm: Any, sigma_p: Any, p: Any, init_scale: An
               sigma_0: Any, eta_w: Any = None, eta_a: Any = None, *, C1: float = _S["C1"],
               C2: float = _S["C2"], C3: float = _S["C3"], C4: float = _S["C4"],
               C: float = _S["C"], small_init_shift: float = _S["small_init_shift"]) -> Prediction:
-    """Shang et al. 2024, trainable output layer: what docs/science.md, "Theorems", states.  [abstract]
+    """Shang et al. 2024, trainable output layer: a PLACEHOLDER for what is not known.  [abstract]
+
+    Only the paper's abstract is used here (its full text, hence its conditions and constants, is not
+    available): the thresholds below are Kou et al.'s, not Shang et al.'s; see docs/science.md, "Theorems".
 
     Large output init (``init_scale > sigma_0 sqrt d``, a heuristic, see :func:`regime_of_init`)
     behaves like the fixed-output model: the Kou 2023 prediction.  For small init the sharp
@@ -317,7 +320,7 @@ def shang2024(n: Any, d: Any, mu_norm: Any, sigma_p: Any, p: Any, init_scale: An
         extra["limiting_ratio"] = _out(np.broadcast_to(limiting_ratio(eta_w, eta_a), phi.shape))
     cond = {"p_small": _out(p <= 1.0 / C), "fixed_output_limit": _out(large)}
     return Prediction(_out(phi), _out(reg), _out(lower), _out(upper), MappingProxyType(cond),
-                      "Shang, Meng, Cao, Zou 2024 (arXiv 2410.19139) [paper abstract; small-init "
+                      "Shang, Meng, Cao, Zou 2024 (arXiv 2410.19139) [placeholder from the abstract: Kou thresholds; small-init "
                       "thresholds open]", MappingProxyType(extra))
 
 

@@ -63,6 +63,23 @@ def predicted_ratio(a: Any, Q0: Any, eta_w: Any = 1.0, eta_a: Any = 1.0, q: Any 
         return _out(_sqrt_tol(lim - corr, lim + np.abs(corr)))
 
 
+def expected_conserved_quantity(init_scale: Any, sigma_0: Any, d: Any, eta_w: Any = 1.0, eta_a: Any = 1.0,
+                                q: Any = 1.0) -> Any:
+    """``q a0^2/eta_a - sigma_0^2 d/eta_w``: the expectation of ``Q0`` over ``W(0) ~ N(0, sigma_0^2 I_d)``
+    for a constant output init ``|a(0)| = init_scale`` [exact, in expectation].
+
+    Put into :func:`predicted_ratio` it gives ``|w|/|a|`` as a function of ``|a|`` from the
+    configuration alone (no measured ``W(0)``); per neuron ``|w(0)|^2`` scatters around
+    ``sigma_0^2 d`` with relative spread ``sqrt(2/d)``. Float64 out; shapes broadcast.
+    """
+    a0 = _check("init_scale", init_scale)
+    s0 = _check("sigma_0", sigma_0, lo=0)
+    dd = _check("d", d, lo=1)
+    ew = _check("eta_w", eta_w, lo=0, lo_open=True)
+    ea = _check("eta_a", eta_a, lo=0, lo_open=True)
+    return _out(_q(q) * a0**2 / ea - s0**2 * dd / ew)
+
+
 def predicted_output_norm_large_init(a0: Any, w_norm: Any, w0_norm: Any) -> Any:
     """``|a| = sqrt(a0^2 + |w|^2 - |w0|^2)`` (one step size, conservation) [exact; docs/science.md, "Conservation law"].
 
@@ -72,6 +89,26 @@ def predicted_output_norm_large_init(a0: Any, w_norm: Any, w0_norm: Any) -> Any:
     w = _check("w_norm", w_norm, lo=0)
     w0 = _check("w0_norm", w0_norm, lo=0)
     return _out(_sqrt_tol(a0**2 + w**2 - w0**2, a0**2 + w**2 + w0**2))
+
+
+def fixed_output_equivalent(output_value: Any, eta_w: Any, sigma_0: Any, target: Any = 1.0, q: Any = 1.0) -> tuple[Any, Any]:
+    """``(eta_eff, sigma_0_eff)`` that make the fixed-output model at ``a = target`` follow exactly the
+    trajectory of the fixed-output model at ``a = output_value`` [exact].
+
+    For an activation positively homogeneous of degree ``q``, ``a act(<w, x>) = target act(<c w, x>)``
+    with ``c = (a/target)^(1/q)``; GD on ``w`` with step ``eta_w`` is GD on ``w' = c w`` with step
+    ``eta_w c^2``, started from ``c W(0)``. So the output scale enters the fixed-output model only
+    through an effective step ``eta_w (a/target)^(2/q)`` and an effective init ``sigma_0
+    (a/target)^(1/q)`` (same data, same directions of ``W(0)``). With ``target = 1/m`` this maps
+    the model at ``a = a0`` onto Kou et al.'s normalisation: ``eta (m a0)^2`` and ``sigma_0 m a0``
+    for ReLU, whose conditions ask both to be small. Float64 out; shapes broadcast.
+    """
+    a = _check("output_value", output_value, lo=0, lo_open=True)
+    ew = _check("eta_w", eta_w, lo=0, lo_open=True)
+    s0 = _check("sigma_0", sigma_0, lo=0)
+    t = _check("target", target, lo=0, lo_open=True)
+    c = (a / t) ** (1.0 / _q(q))
+    return _out(ew * c**2), _out(s0 * c)
 
 
 def regime_of_init(init_scale: Any, sigma_0: Any, d: Any) -> Any:
