@@ -35,6 +35,7 @@ STOPS = ("none", "interpolation", "loss")
 PRECISIONS = ("float32", "float64")
 ENGINES = ("auto", "dense", "coef")
 TEST_ERRORS = ("gaussian", "test_set")
+SAMPLERS = ("explicit", "gram", "auto")
 #: Largest number of GD steps (step counters are int32).
 MAX_STEPS = 2**31 - 1
 
@@ -64,7 +65,7 @@ class Config:
 
     Static (a change means a new compiled program): ``n, d, m, n_patches, data, steps, n_test,
     n_checkpoints, activation, q, leaky_slope, loss, train_output, output_value, output_init,
-    hidden_init, bias, reduce, noise, stop, precision, engine, test_error_method, n_mc, n_mc_traj``.
+    hidden_init, bias, reduce, noise, stop, precision, engine, sampler, test_error_method, n_mc, n_mc_traj``.
     Dynamic (batchable, :data:`DYNAMIC_FIELDS`): ``mu_norm, init_scale, sigma_p, p, sigma_0, eta_w,
     eta_a, weight_decay, stop_margin, stop_loss, xor_angle, seed``.
     ``mu_vec`` is an optional unit signal direction of shape ``(d,)`` (``None``: ``e_1``).
@@ -92,6 +93,7 @@ class Config:
     stop: str = "none"
     precision: str = "float32"
     engine: str = "auto"
+    sampler: str = "explicit"
     test_error_method: str = "gaussian"
     n_mc: int = 4096
     n_mc_traj: int = 1024
@@ -243,6 +245,12 @@ def make_config(
             ``steps`` is the cap.
         engine: ``'auto'``, ``'dense'`` (GD on W) or ``'coef'`` (exact GD on signal/noise
             coefficients; plain GD only).
+        sampler: how the coefficient engine draws a run's data and ``W(0)``: ``'explicit'`` (the
+            d-dimensional vectors, then their Gram matrices; the dense engine's numbers),
+            ``'gram'`` (the Gram matrices drawn directly, exact in law, no d-dimensional array for a
+            Gaussian init: any d; needs ``d > k + n(n_patches-1) + 2m``, the Gaussian test error and
+            plain GD) or ``'auto'`` (gram where it is exact and d is large, see
+            :func:`benign.core.gram.resolve_sampler`).
         test_error_method, n_mc, n_mc_traj, n_test: ``'gaussian'`` (the estimator on ``n_mc``
             points at the last checkpoint, ``n_mc_traj`` at the others) or ``'test_set'``
             (``n_test`` fresh points).
@@ -267,7 +275,8 @@ def make_config(
     kw["seed"] = _check_int("seed", kw["seed"], 0, 2**31 - 1)
     for k, choices in (("activation", ACTIVATIONS), ("loss", LOSSES), ("data", DATAS), ("output_init", OUTPUT_INITS),
                        ("hidden_init", HIDDEN_INITS), ("reduce", REDUCES), ("noise", NOISES), ("stop", STOPS),
-                       ("precision", PRECISIONS), ("engine", ENGINES), ("test_error_method", TEST_ERRORS)):
+                       ("precision", PRECISIONS), ("engine", ENGINES), ("sampler", SAMPLERS),
+                       ("test_error_method", TEST_ERRORS)):
         kw[k] = _check_choice(k, kw[k], choices)
     for k in ("n_mc", "n_mc_traj"):
         kw[k] = _check_int(k, kw[k], 2)
@@ -319,7 +328,14 @@ def make_config(
     kw["eta_w"] = _check_float("eta_w", eta_w, 0.0, lo_open=True) if eta_w is not None else (e if e is not None else base.eta_w)
     kw["eta_a"] = _check_float("eta_a", eta_a, 0.0, lo_open=True) if eta_a is not None else (e if e is not None else base.eta_a)
     kw["mu_vec"] = mu_vec
-    return Config(**kw)
+    cfg = Config(**kw)
+    if cfg.sampler == "gram":
+        from .gram import unsupported
+
+        why = unsupported(cfg)
+        if why is not None:
+            raise ValueError(why)
+    return cfg
 
 
 def replace(cfg: Config, **changes: Any) -> Config:

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..core import coef, dense, dynamics, keys, testerror
+from ..core import coef, dense, dynamics, gram, keys, testerror
 from ..core.config import Config, make_config
 from ..core.dynamics import HYPER_FIELDS, Hyper, checkpoint_steps
 from .result import Result, final_metrics
@@ -116,7 +116,10 @@ def estimate_bytes(cfg: Config, engine: str) -> int:
     P, k, two_m = cfg.n_patches, cfg.n_signal, 2 * cfg.m
     K = k + cfg.n * (P - 1)
     data = cfg.n * P * cfg.d + 4 * two_m * cfg.d
-    if engine == "coef":
+    if engine == "coef" and gram.resolve_sampler(cfg) == "gram":  # no d-sized array but an explicit non-Gaussian W(0)
+        N = K + two_m
+        data = N * N + (two_m * cfg.d if cfg.hidden_init != "gaussian" else 0)
+    elif engine == "coef":
         data += K * cfg.d + K * K
     test = cfg.n_test * P * cfg.d if cfg.test_error_method == "test_set" else 0
     records = (cfg.n_checkpoints + 1) * (two_m * two_m + two_m * k + 8 * two_m + 16)
@@ -248,6 +251,8 @@ def run_group(configs: Sequence[Config], optimizer=None, return_params: bool = F
     if any(c.static() != static for c in configs[1:]):
         raise ValueError("run_group needs configs with identical static fields; use simulate_batch to group them")
     engine = coef.resolve_engine(static, optimizer)  # 'dense' | 'coef'; ValueError for coef + optimizer
+    if engine == "coef" and gram.resolve_sampler(static, optimizer) == "gram" and return_params:
+        raise ValueError("return_params=True is invalid with sampler='gram' (it draws Gram matrices, never W); use sampler='explicit'")
     B = len(configs)
     _check_size(static, engine, B)
     from .cache import ensure as _ensure_cache
@@ -421,6 +426,7 @@ def simulate(
     stop_loss: float = 0.01,
     optimizer=None,
     engine: str = "auto",
+    sampler: str = "explicit",
     test_error_method: str = "gaussian",
     n_mc: int = 4096,
     n_mc_traj: int = 1024,
