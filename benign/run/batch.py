@@ -473,6 +473,8 @@ def sample_data(**config: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ``sigma_p``.
     """
     cfg = make_config(**config)
+    if cfg.sampler != "explicit":
+        raise ValueError(f"sampler={cfg.sampler!r} is invalid in sample_data: allowed is 'explicit' (the Gram sampler never draws X)")
     dtype = np.float64 if cfg.precision == "float64" else np.float32
     with jax.enable_x64(True):
         hyper = Hyper(*(jnp.asarray(getattr(cfg, f), dtype) for f in HYPER_FIELDS))
