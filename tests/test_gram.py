@@ -145,8 +145,8 @@ def test_gram_and_explicit_agree_in_law():
     pick = dict(G_diag=lambda b: b.G[:, 3, 3], G_off=lambda b: b.G[:, 2, 7], P0=lambda b: b.P0[:, 1, 2, 5],
                 P0_sig=lambda b: b.P0[:, 0, 1, 0], M0=lambda b: b.M0[:, 4, 4], M0_off=lambda b: b.M0[:, 1, 8])
     res = {s: benign.simulate_batch([benign.core.config.replace(c, seed=i) for i in range(R)]) for s, c in cfgs.items()}
-    metric = dict(test_error=lambda rs: [r.test_error for r in rs], gamma=lambda rs: [r.trajectory["gamma_max"].values[-1] for r in rs],
-                  rho=lambda rs: [r.trajectory["rho_pos_max"].values[-1] for r in rs])
+    metric = dict(test_error=lambda rs: [r.test_error for r in rs], gamma=lambda rs: [r.trajectory["gamma_max"][-1] for r in rs],
+                  rho=lambda rs: [r.trajectory["rho_pos_max"][-1] for r in rs])
     samples = {k: (f(bases["explicit"]), f(bases["gram"])) for k, f in pick.items()}
     samples |= {k: (np.asarray(f(res["explicit"])), np.asarray(f(res["gram"]))) for k, f in metric.items()}
     for k, (x, y) in samples.items():
@@ -154,3 +154,21 @@ def test_gram_and_explicit_agree_in_law():
         se = np.sqrt(x.var(ddof=1) / x.size + y.var(ddof=1) / y.size)
         assert p > 1e-3, f"{k}: KS p = {p:.3g}"
         assert abs(x.mean() - y.mean()) <= 3 * se + 1e-12, f"{k}: means {x.mean():.4g} vs {y.mean():.4g} (se {se:.3g})"
+
+
+def test_theorem_scaled():
+    """sigma_0 = s0 / (sigma_p sqrt d), eta = e0 / (sigma_p^2 d); runs at d = 10^9 interpolate and stop there."""
+    t = benign.theorem_scaled(10**8, s0=0.2, e0=0.4, sigma_p=2.0)
+    assert t["sigma_0"] == pytest.approx(0.2 / (2.0 * 1e4)) and t["eta"] == pytest.approx(0.4 / (4.0 * 1e8))
+    with pytest.raises(ValueError, match="s0=0"):
+        benign.theorem_scaled(100, s0=0)
+    with pytest.raises(ValueError, match="d=0"):
+        benign.theorem_scaled(0)
+    kw = {k: v for k, v in benign.theorem_scaled(10**9).items() if k not in ("s0", "e0")}
+    rs = benign.simulate_batch([make_config(**kw, n=10, m=10, snr=0.05, steps=2000, stop="interpolation", n_checkpoints=3,
+                                            sampler="gram", n_mc=256, seed=s) for s in range(4)])
+    interp = [r.steps_to_interpolation for r in rs]
+    assert sum(s >= 0 for s in interp) >= 3, interp
+    for r in rs:
+        if r.steps_to_interpolation >= 0:
+            assert r.train_error == 0.0 and r.stopped_step >= r.steps_to_interpolation

@@ -351,3 +351,37 @@ def replace(cfg: Config, **changes: Any) -> Config:
         steps = {"eta_w": cfg.eta_w, "eta_a": cfg.eta_a, **steps}
     kw.update(changes)
     return make_config(**sig, **steps, **kw)
+
+
+def theorem_scaled(d: int, *, s0: float = 0.1, e0: float = 0.5, sigma_p: float = 1.0) -> dict[str, float]:
+    """Initialisation and step size at the scale the theorems assume, as :func:`make_config` keywords.
+
+    Kou et al. (2023) and Cao et al. (2022) take ``sigma_0`` below ``1 / (sigma_p sqrt(d))`` (so a
+    filter's initial response to a noise patch, about ``sigma_0 sigma_p sqrt(d)``, is O(1) or less)
+    and ``eta`` below ``1 / (sigma_p^2 d)`` (so a step moves a noise response by O(1), since
+    ``|xi|^2 ~ sigma_p^2 d``). This helper sets them to fixed fractions of those scales,
+
+        sigma_0 = s0 / (sigma_p sqrt(d)),    eta = e0 / (sigma_p^2 d),
+
+    so runs at different ``d`` have the same initial noise responses and the same per-step change of
+    them: the dynamics depend on d only through ``|mu|`` relative to ``sigma_p sqrt(d)``.
+
+    Args:
+        d: patch dimension (>= 1).
+        s0, e0: the fractions (> 0).
+        sigma_p: noise level (> 0).
+
+    Returns:
+        ``{"d", "sigma_p", "sigma_0", "eta", "s0", "e0"}``; pass all but ``s0``/``e0`` to
+        :func:`benign.simulate` (``{k: v for k, v in out.items() if k not in ("s0", "e0")}``) and
+        keep ``s0``, ``e0`` with the results.
+
+    Example:
+        >>> theorem_scaled(10**6, s0=0.1, e0=0.5)["eta"]
+        5e-07
+    """
+    d = _check_int("d", d, 1)
+    s0 = _check_float("s0", s0, 0.0, lo_open=True)
+    e0 = _check_float("e0", e0, 0.0, lo_open=True)
+    sigma_p = _check_float("sigma_p", sigma_p, 0.0, lo_open=True)
+    return {"d": d, "sigma_p": sigma_p, "sigma_0": s0 / (sigma_p * math.sqrt(d)), "eta": e0 / (sigma_p**2 * d), "s0": s0, "e0": e0}
