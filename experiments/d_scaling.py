@@ -93,7 +93,7 @@ def _plot(df, bnd) -> None:
 
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4))
     x = df["mu_norm"] / (df["d"] / df["n"]) ** 0.25
-    for (n, d), g in df.assign(x=x).groupby(["n", "d"]):
+    for (_n, d), g in df.assign(x=x).groupby(["n", "d"]):
         m = g.groupby("x")["test_error"].mean()
         ax0.plot(m.index, m.values, "-", lw=0.8, alpha=0.7, color=plt.cm.viridis(np.log10(d) / 9))
     ax0.set_xscale("log")

@@ -503,6 +503,30 @@ def write_docs() -> list[Path]:
     return changed
 
 
+@summary("d_scaling", ["d_scaling.json", "d_scaling.csv"], "python experiments/d_scaling.py")
+def summarize_d_scaling() -> dict[str, Any]:
+    """The boundary from d = 10^2 to 10^9 at theorem-scaled hyper-parameters (saved by the script)."""
+    import numpy as np
+    import pandas as pd
+
+    raw = json.loads((DATA / "d_scaling.json").read_text())
+    runs = pd.read_csv(DATA / "d_scaling.csv")
+    keys = ("slope", "ci_low", "ci_high", "kou2023", "kou2023_in_ci")
+    fit = {name: {r["variable"]: {k: r[k] for k in keys} for r in rows} for name, rows in raw["fit"].items()}
+    bnd = pd.DataFrame(raw["boundaries"])
+    far = bnd[(bnd["d_over_n2"] >= 100) & np.isfinite(bnd["C"])]
+    near = bnd[(bnd["d_over_n2"] < 100) & np.isfinite(bnd["C"])]
+    return {
+        "runs": int(raw["runs"]), "runs_in_csv": len(runs), "seconds": float(raw["seconds"]),
+        "interpolated_fraction": float(raw["interpolated_fraction"]), "sampler_counts": raw["sampler_counts"],
+        "n_values": sorted(int(v) for v in runs["n"].unique()), "d_values": sorted(int(v) for v in runs["d"].unique()),
+        "fit_all": fit["all"], "fit_far": fit["d_ge_100n2"],
+        "C_far": {"min": float(far["C"].min()), "max": float(far["C"].max()), "median": float(far["C"].median()), "cells": len(far)},
+        "C_near": {"min": float(near["C"].min()), "max": float(near["C"].max()), "median": float(near["C"].median()), "cells": len(near)},
+        "C_by_n_far": {str(int(n)): float(g["C"].median()) for n, g in far.groupby("n")},
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("names", nargs="*", help=f"summaries to recompute (default: all of {sorted(SUMMARIES)})")

@@ -97,7 +97,7 @@ def bartlett(key: jax.Array, size: int, dof, dtype=jnp.float32) -> jax.Array:
     """
     k_off, k_diag = jax.random.split(key)
     z = jax.random.normal(k_off, (size, size), jnp.float32).astype(dtype)
-    wide = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+    wide = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
     df = jnp.asarray(dof, wide) - jnp.arange(size, dtype=wide)
     ratio = 2.0 * jax.random.gamma(k_diag, 0.5 * df, dtype=wide) / df  # chi2_df / df, near 1
     diag = (jnp.sqrt(df) * jnp.sqrt(ratio)).astype(dtype)
