@@ -503,7 +503,7 @@ def write_docs() -> list[Path]:
     return changed
 
 
-@summary("d_scaling", ["d_scaling.json", "d_scaling.csv"], "python experiments/d_scaling.py")
+@summary("d_scaling", ["d_scaling.json", "d_scaling.csv", "d_scaling_control.json"], "python experiments/d_scaling.py")
 def summarize_d_scaling() -> dict[str, Any]:
     """The boundary from d = 10^2 to 10^9 at theorem-scaled hyper-parameters (saved by the script)."""
     import numpy as np
@@ -524,6 +524,9 @@ def summarize_d_scaling() -> dict[str, Any]:
         "C_far": {"min": float(far["C"].min()), "max": float(far["C"].max()), "median": float(far["C"].median()), "cells": len(far)},
         "C_near": {"min": float(near["C"].min()), "max": float(near["C"].max()), "median": float(near["C"].median()), "cells": len(near)},
         "C_by_n_far": {str(int(n)): float(g["C"].median()) for n, g in far.groupby("n")},
+        "C_by_d": {str(int(d)): float(g["C"].median()) for d, g in bnd[np.isfinite(bnd["C"])].groupby("d")},
+        "control": {f"{r['s0']:g}": {"mean": float(np.mean(r["test_error"])), "max": float(np.max(r["test_error"]))}
+                    for r in json.loads((DATA / "d_scaling_control.json").read_text())["rows"]},
     }
 
 
