@@ -150,7 +150,7 @@ def _range(values) -> dict[str, float]:
     return {"min": float(np.nanmin(v)), "max": float(np.nanmax(v))}
 
 
-@summary("kou2023", ["kou2023.nc"], "python experiments/kou_heatmap.py --full --fast")
+@summary("kou2023", ["kou2023.nc"], "python experiments/kou_heatmap.py --full")
 def summarize_kou2023() -> dict[str, Any]:
     """The published heat map (100 x 100 cells, 10 seeds)."""
     ds = _open("kou2023.nc")
@@ -524,9 +524,12 @@ def summarize_d_scaling() -> dict[str, Any]:
         "C_far": {"min": float(far["C"].min()), "max": float(far["C"].max()), "median": float(far["C"].median()), "cells": len(far)},
         "C_near": {"min": float(near["C"].min()), "max": float(near["C"].max()), "median": float(near["C"].median()), "cells": len(near)},
         "C_by_n_far": {str(int(n)): float(g["C"].median()) for n, g in far.groupby("n")},
-        "C_by_d": {str(int(d)): float(g["C"].median()) for d, g in bnd[np.isfinite(bnd["C"])].groupby("d")},
-        "control": {f"{r['s0']:g}": {"mean": float(np.mean(r["test_error"])), "max": float(np.max(r["test_error"]))}
-                    for r in json.loads((DATA / "d_scaling_control.json").read_text())["rows"]},
+        "C_by_d_text": ", ".join(f"d = 10^{round(math.log10(d))}: {g['C'].median():.2g}" for d, g in bnd[np.isfinite(bnd["C"])].groupby("d")),
+        "C_below_top": _range(bnd[np.isfinite(bnd["C"]) & (bnd["d"] < bnd["d"].max())].groupby("d")["C"].median()),
+        "mu_grid_factor": float(np.exp(np.median(np.diff(np.unique(np.round(np.log(runs["mu_norm"] / (runs["d"] / runs["n"]) ** 0.25), 6)))))),
+        "C_top": float(bnd[np.isfinite(bnd["C"]) & (bnd["d"] == bnd["d"].max())]["C"].median()),
+        "control_text": ", ".join(f"{np.mean(r['test_error']):.3f} at s0 = {r['s0']:g}"
+                                  for r in json.loads((DATA / "d_scaling_control.json").read_text())["rows"]),
     }
 
 
