@@ -110,6 +110,7 @@ def test_moments_match_the_explicit_law(hidden_init, noise):
     assert np.allclose(b.N0.reshape(-1, 2), b.M0[:, [0, 1], [0, 1]])
 
 
+@pytest.mark.slow
 def test_uniform_init_keeps_the_explicit_filters():
     """For a non-Gaussian init W(0) is the explicit sampler's: M0 and the signal responses agree, as do the labels."""
     kw: dict[str, Any] = dict(n=3, d=40, m=2, mu_norm=1.5, hidden_init="uniform", noise="isotropic", engine="coef")
