@@ -18,6 +18,7 @@ __version__ = "0.2.0"
 _EXPORTS: dict[str, tuple[str, str | None]] = {
     "Config": ("benign.core.config", "Config"),
     "make_config": ("benign.core.config", "make_config"),
+    "theorem_scaled": ("benign.core.config", "theorem_scaled"),
     "Params": ("benign.core.model", "Params"),
     "Result": ("benign.run.result", "Result"),
     "simulate": ("benign.run.batch", "simulate"),
@@ -36,7 +37,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
 
 __all__ = [
     "Comparison", "Config", "Params", "Result", "__version__", "analysis", "best_step", "compare", "load", "make_config", "plot",
-    "redundancy", "sample_data", "simulate", "simulate_batch", "sweep", "theory",
+    "redundancy", "sample_data", "simulate", "simulate_batch", "sweep", "theorem_scaled", "theory",
 ]
 
 
@@ -58,7 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from . import analysis, plot, redundancy, theory
     from .analysis.compare import Comparison, compare
     from .analysis.early_stopping import best_step
-    from .core.config import Config, make_config
+    from .core.config import Config, make_config, theorem_scaled
     from .core.model import Params
     from .run.batch import sample_data, simulate, simulate_batch
     from .run.result import Result

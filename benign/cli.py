@@ -375,25 +375,17 @@ def reproduce_cmd(name: str = typer.Argument(..., help="protocol name, e.g. kou2
                   chunk_size: int | None = typer.Option(None, help="runs per compiled call"),
                   progress: bool = _PROGRESS, cache: bool = _CACHE, executor: str = _EXECUTOR,
                   address: str | None = _ADDRESS,
-                  plot: bool = typer.Option(True, "--plot/--no-plot", help="also draw OUT/figures/NAME.png"),
-                  fast: bool = typer.Option(False, "--fast", help="kou2023 only: one d-independent compiled program "
-                                            "(benign.protocols.kou2023.heatmap; final metrics only, not resumable; "
-                                            "about a minute for the full grid on 2 cores)")) -> None:
-    """Run a published protocol (docs/science.md, "The published protocol") and draw its figure."""
+                  plot: bool = typer.Option(True, "--plot/--no-plot", help="also draw OUT/figures/NAME.png")) -> None:
+    """Run a published protocol (docs/science.md, "The published protocol") and draw its figure.
+
+    A resumable sweep; runs that differ only in d share one d-independent compiled program (final
+    metrics of fixed-output plain-GD runs), so the full kou2023 grid compiles once."""
     from .protocols import protocol
 
     ds: Any
     try:
         grid, seeds, fixed = protocol(name, scale)
-        if fast:
-            _compile_cache(cache)
-            if name != "kou2023":
-                raise ValueError(f"--fast is only available for kou2023, not {name!r}")
-            from .protocols.kou2023 import reproduce_fast
-
-            ds = reproduce_fast(scale, out)
-        else:
-            ds = _run_sweep({"grid": grid, "seeds": seeds, "fixed": fixed}, out, chunk_size, progress, cache, executor, address)
+        ds = _run_sweep({"grid": grid, "seeds": seeds, "fixed": fixed}, out, chunk_size, progress, cache, executor, address)
         typer.echo(f"{out / 'results.nc'}: {dict(ds.sizes)}")
         if plot:
             from . import plot as bp

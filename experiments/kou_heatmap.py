@@ -8,12 +8,11 @@ n |mu|^4 / (sigma_p^4 d) = Phi*, i.e. |mu| = (Phi* sigma_p^4 d / n)^(1/4), with 
 the theory's thresholds Phi = C1, C3 (calibrated).
 
 Default: a reduced grid (7 values of d, 34 of |mu|, 4 seeds; about a minute on 2 CPU cores).
-``--full``: the published 100 x 100 grid with 10 seeds (one compile per d: 12 - 17 minutes on 2
-shared CPU cores through the resumable sweep; ``--full --fast``: about a minute through one
-d-independent coefficient-engine program); its data file keeps the error variables and the theory's
-phi / regime only.
+``--full``: the published 100 x 100 grid with 10 seeds through the resumable sweep (every d shares
+one d-independent coefficient-engine program); its data file keeps the error variables and the
+theory's phi / regime only.
 
-    python experiments/kou_heatmap.py [--full [--fast]]
+    python experiments/kou_heatmap.py [--full]
 """
 
 from __future__ import annotations
@@ -27,29 +26,12 @@ from benign.protocols import protocol
 def main() -> None:
     p = parser(__doc__)
     p.add_argument("--full", action="store_true", help="the published 100 x 100 x 10 grid")
-    p.add_argument("--fast", action="store_true", help="one d-independent coef program (benign.protocols.kou2023.reproduce_fast): "
-                                                        "about a minute for --full, final metrics only, not resumable")
     args = p.parse_args()
     scale = "full" if args.full else "small"
     grid, seeds, fixed = protocol("kou2023", scale)
     name = "kou2023" if args.full else "kou2023_quick"
     keep = ["test_error", "test_error_clean", "train_error", "diverged", "phi", "regime_theory"] if args.full else None
-    if args.fast:
-        import time
-
-        from _common import DATA, compile_cache, refresh_summaries
-
-        from benign.protocols.kou2023 import reproduce_fast
-        from benign.run.store import save_netcdf
-
-        compile_cache(args)
-        t0 = time.perf_counter()
-        ds = reproduce_fast(scale)
-        print(f"[{name}] {dict(ds.sizes)} in {time.perf_counter() - t0:.1f} s (fast path)")
-        save_netcdf(ds[[v for v in (keep or list(ds.data_vars)) if v in ds]], DATA / f"{name}.nc")
-        refresh_summaries(f"{name}.nc")
-    else:
-        ds = run(name, args, grid, seeds, fixed, keep=keep)
+    ds = run(name, args, grid, seeds, fixed, keep=keep)
     from benign.analysis import figure_fits
 
     fits = figure_fits(ds, "kou2023")

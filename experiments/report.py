@@ -166,7 +166,7 @@ def _range(values) -> dict[str, float]:
     return {"min": float(np.nanmin(v)), "max": float(np.nanmax(v))}
 
 
-@summary("kou2023", ["kou2023.nc"], "python experiments/kou_heatmap.py --full --fast")
+@summary("kou2023", ["kou2023.nc"], "python experiments/kou_heatmap.py --full")
 def summarize_kou2023() -> dict[str, Any]:
     """The published heat map (100 x 100 cells, 10 seeds)."""
     ds = _open("kou2023.nc")
@@ -662,6 +662,36 @@ def write_docs() -> list[Path]:
             path.write_text(new)
             changed.append(path)
     return changed
+
+
+@summary("d_scaling", ["d_scaling.json", "d_scaling.csv", "d_scaling_control.json"], "python experiments/d_scaling.py")
+def summarize_d_scaling() -> dict[str, Any]:
+    """The boundary from d = 10^2 to 10^9 at theorem-scaled hyper-parameters (saved by the script)."""
+    import numpy as np
+    import pandas as pd
+
+    raw = json.loads((DATA / "d_scaling.json").read_text())
+    runs = pd.read_csv(DATA / "d_scaling.csv")
+    keys = ("slope", "ci_low", "ci_high", "kou2023", "kou2023_in_ci")
+    fit = {name: {r["variable"]: {k: r[k] for k in keys} for r in rows} for name, rows in raw["fit"].items()}
+    bnd = pd.DataFrame(raw["boundaries"])
+    far = bnd[(bnd["d_over_n2"] >= 100) & np.isfinite(bnd["C"])]
+    near = bnd[(bnd["d_over_n2"] < 100) & np.isfinite(bnd["C"])]
+    return {
+        "runs": int(raw["runs"]), "runs_in_csv": len(runs), "seconds": float(raw["seconds"]),
+        "interpolated_fraction": float(raw["interpolated_fraction"]), "sampler_counts": raw["sampler_counts"],
+        "n_values": sorted(int(v) for v in runs["n"].unique()), "d_values": sorted(int(v) for v in runs["d"].unique()),
+        "fit_all": fit["all"], "fit_far": fit["d_ge_100n2"],
+        "C_far": {"min": float(far["C"].min()), "max": float(far["C"].max()), "median": float(far["C"].median()), "cells": len(far)},
+        "C_near": {"min": float(near["C"].min()), "max": float(near["C"].max()), "median": float(near["C"].median()), "cells": len(near)},
+        "C_by_n_far": {str(int(n)): float(g["C"].median()) for n, g in far.groupby("n")},
+        "C_by_d_text": ", ".join(f"d = 10^{round(math.log10(d))}: {g['C'].median():.2g}" for d, g in bnd[np.isfinite(bnd["C"])].groupby("d")),
+        "C_below_top": _range(bnd[np.isfinite(bnd["C"]) & (bnd["d"] < bnd["d"].max())].groupby("d")["C"].median()),
+        "mu_grid_factor": float(np.exp(np.median(np.diff(np.unique(np.round(np.log(runs["mu_norm"] / (runs["d"] / runs["n"]) ** 0.25), 6)))))),
+        "C_top": float(bnd[np.isfinite(bnd["C"]) & (bnd["d"] == bnd["d"].max())]["C"].median()),
+        "control_text": ", ".join(f"{np.mean(r['test_error']):.3f} at s0 = {r['s0']:g}"
+                                  for r in json.loads((DATA / "d_scaling_control.json").read_text())["rows"]),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -152,22 +152,21 @@ def test_read_config_ranges(tmp_path):
 
 
 @pytest.mark.slow
-def test_reproduce_kou_fast_matches_the_sweep(tmp_path):
-    """--fast (one d-independent coef program) gives the sweep's numbers on the tiny grid."""
+def test_reproduce_kou_tiny_matches_the_heatmap(tmp_path):
+    """`benign reproduce kou2023` (a resumable sweep, d bucketed into one program) gives heatmap()'s numbers."""
     import numpy as np
-    import xarray as xr
 
-    res = runner.invoke(app, ["reproduce", "kou2023", "--out", str(tmp_path / "fast"), "--scale", "tiny", "--fast", "--no-plot"])
-    assert res.exit_code == 0, res.output
-    fast = xr.open_dataset(tmp_path / "fast" / "results.nc")
-    assert fast["test_error"].dims == ("d", "mu_norm", "seed")
+    from benign.protocols import kou2023
+
     res = runner.invoke(app, ["reproduce", "kou2023", "--out", str(tmp_path / "sweep"), "--scale", "tiny", "--no-plot", "--no-progress"])
     assert res.exit_code == 0, res.output
-    slow = load(str(tmp_path / "sweep"))
-    np.testing.assert_allclose(fast["train_loss"].values, slow["train_loss"].transpose("d", "mu_norm", "seed").values, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(fast["test_error"].values, slow["test_error"].transpose("d", "mu_norm", "seed").values, atol=0.01)
-    again = runner.invoke(app, ["reproduce", "kou2023", "--out", str(tmp_path / "fast"), "--scale", "tiny", "--fast", "--no-plot"])
-    assert again.exit_code == 2 and "exists" in again.output
+    swept = load(str(tmp_path / "sweep")).transpose("d", "mu_norm", "seed")
+    grid, seeds = kou2023.GRIDS["tiny"]
+    ref = kou2023.heatmap(grid["mu_norm"], grid["d"], list(range(seeds)))
+    np.testing.assert_allclose(swept["train_loss"].values, ref["train_loss"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(swept["test_error"].values, ref["test_error"], atol=1e-4)
+    again = runner.invoke(app, ["reproduce", "kou2023", "--out", str(tmp_path / "sweep"), "--scale", "tiny", "--no-plot", "--no-progress"])
+    assert again.exit_code == 0, again.output  # resumes: nothing left to compute
 
 
 def test_export_csv_one_row_per_run(swept, tmp_path):

@@ -264,3 +264,24 @@ def test_bad_sweeps_are_rejected_before_compute(kwargs, match, tmp_path):
     with pytest.raises(ValueError, match=match):
         sweep(grid, out=str(tmp_path / "x"), progress=False, **{"n": 6, "m": 2, "steps": 2, **kwargs})
     assert not (tmp_path / "x").exists()
+
+
+def test_final_metric_sweep_buckets_d():
+    """Without trajectories, fixed-output coef runs that differ only in d are one group, one chunk, one
+    d-independent program; every run equals simulate_batch's (a program per d) to rounding."""
+    from benign.run.final import bucketable
+
+    fixed = dict(n=6, m=3, steps=20, eta=0.1, p=0.1, noise="isotropic", bias=True, hidden_init="uniform", reduce="mean",
+                 train_output=False, output_value=1.0, n_mc=256, n_checkpoints=2, engine="coef")
+    grid = {"d": [30, 45], "mu_norm": [0.5, 3.0]}
+    plan = sweep_mod.make_plan(grid, 2, **fixed)
+    assert len(plan.groups) == 2 and all(bucketable(s) for s in plan.groups)
+    tasks = sweep_mod.make_tasks(plan, np.zeros(len(plan.configs), bool), 128, trajectories=False)
+    assert len(tasks) == 1 and {c.d for c in tasks[0].configs} == {30, 45}
+    assert len(sweep_mod.make_tasks(plan, np.zeros(len(plan.configs), bool), 128, trajectories=True)) == 2
+    ds = benign.sweep(grid, seeds=2, progress=False, theory=None, **fixed)
+    ref = benign.simulate_batch(plan.configs, progress=False)
+    flat = ds.stack(run=("d", "mu_norm", "seed"))
+    for name in ("train_loss", "min_margin", "test_error", "w_norm"):
+        assert_close(flat[name].values, np.array([getattr(r, name) for r in ref]), "float32", steps=20, err_msg=name)
+    assert np.array_equal(flat["steps_to_interpolation"].values, [r.steps_to_interpolation for r in ref])

@@ -36,7 +36,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from . import data as data_mod
-from . import dynamics, keys, model, testerror
+from . import dynamics, gram, keys, model, testerror
 from .config import Config
 from .dynamics import Hyper, Progress
 from .model import Params
@@ -100,11 +100,15 @@ def resolve_engine(cfg: Config, optimizer=None) -> str:
     """
     if cfg.engine == "dense" or cfg.data == "custom":
         return "dense"
+    if cfg.sampler == "gram" and optimizer is not None:
+        raise ValueError("sampler='gram' runs the coefficient engine (plain GD) and cannot use an optax optimizer; use sampler='explicit'")
     if optimizer is not None:
         if cfg.engine == "coef":
             raise ValueError(_NO_OPTIMIZER)
         return "dense"
     if cfg.engine == "coef":
+        return "coef"
+    if cfg.sampler == "gram":
         return "coef"
     return "coef" if cfg.d > cfg.n_signal + cfg.n * (cfg.n_patches - 1) else "dense"
 
@@ -137,9 +141,13 @@ def gram_basis(cfg: Config, W0: jax.Array, U: jax.Array, ds: data_mod.Dataset) -
 
 
 def init(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None = None, optimizer=None) -> CoefState:
-    """Draw the run's data and parameters from ``key`` (as the dense engine) and reduce them to a :class:`Basis`."""
+    """Draw the run's data and parameters from ``key`` and reduce them to a :class:`Basis`: explicitly (as
+    the dense engine) or, for ``sampler='gram'``, by :func:`benign.core.gram.sample` (no d-dimensional array)."""
     if optimizer is not None:
         raise ValueError(_NO_OPTIMIZER)
+    if gram.resolve_sampler(cfg) == "gram":
+        basis, a, b, hyper = gram.sample(cfg, key, hyper, mu_dir)
+        return initial_state(basis, None, hyper, a, b)
     U, ds, params, hyper, test_set = dynamics.setup_run(cfg, key, hyper, mu_dir)
     basis, V = gram_basis(cfg, params.W, U, ds)
     test = None
@@ -289,7 +297,10 @@ def record(cfg: Config, st: CoefState) -> tuple[CoefState, dict[str, jax.Array]]
 
 
 def final_params(cfg: Config, key: jax.Array, hyper: Hyper, mu_dir: jax.Array | None, st: CoefState) -> dict[str, jax.Array]:
-    """The trained ``W = c W(0) + C V`` (2, m, d), ``a``, ``b``: redraws ``W(0)`` and ``V`` from ``key``."""
+    """The trained ``W = c W(0) + C V`` (2, m, d), ``a``, ``b``: redraws ``W(0)`` and ``V`` from ``key``
+    (explicit sampler only: the Gram sampler never draws the vectors)."""
+    if gram.resolve_sampler(cfg) == "gram":
+        raise ValueError("return_params=True is invalid with sampler='gram' (it draws Gram matrices, never W); use sampler='explicit'")
     U, ds, params, _, _ = dynamics.setup_run(cfg, key, hyper, mu_dir)
     V = jnp.concatenate([U, ds.X[:, 1:].reshape(-1, cfg.d)], axis=0)
     return dict(W=st.c * params.W + jnp.einsum("jrk,kd->jrd", st.C, V), a=st.a, b=st.b)

@@ -35,6 +35,7 @@ STOPS = ("none", "interpolation", "loss")
 PRECISIONS = ("float32", "float64")
 ENGINES = ("auto", "dense", "coef")
 TEST_ERRORS = ("gaussian", "test_set")
+SAMPLERS = ("explicit", "gram", "auto")
 #: Largest number of GD steps (step counters are int32).
 MAX_STEPS = 2**31 - 1
 
@@ -64,7 +65,7 @@ class Config:
 
     Static (a change means a new compiled program): ``n, d, m, n_patches, data, steps, n_test,
     n_checkpoints, activation, q, leaky_slope, loss, train_output, output_value, output_init,
-    hidden_init, bias, reduce, noise, stop, precision, engine, test_error_method, n_mc, n_mc_traj``.
+    hidden_init, bias, reduce, noise, stop, precision, engine, sampler, test_error_method, n_mc, n_mc_traj``.
     Dynamic (batchable, :data:`DYNAMIC_FIELDS`): ``mu_norm, init_scale, sigma_p, p, sigma_0, eta_w,
     eta_a, weight_decay, stop_margin, stop_loss, xor_angle, seed``.
     ``mu_vec`` is an optional unit signal direction of shape ``(d,)`` (``None``: ``e_1``).
@@ -92,6 +93,7 @@ class Config:
     stop: str = "none"
     precision: str = "float32"
     engine: str = "auto"
+    sampler: str = "explicit"
     test_error_method: str = "gaussian"
     n_mc: int = 4096
     n_mc_traj: int = 1024
@@ -248,6 +250,12 @@ def make_config(
             ``steps`` is the cap.
         engine: ``'auto'``, ``'dense'`` (GD on W) or ``'coef'`` (exact GD on signal/noise
             coefficients; plain GD only).
+        sampler: how the coefficient engine draws a run's data and ``W(0)``: ``'explicit'`` (the
+            d-dimensional vectors, then their Gram matrices; the dense engine's numbers),
+            ``'gram'`` (the Gram matrices drawn directly, exact in law, no d-dimensional array for a
+            Gaussian init: any d; needs ``d > k + n(n_patches-1) + 2m``, the Gaussian test error and
+            plain GD) or ``'auto'`` (gram where it is exact and d is large, see
+            :func:`benign.core.gram.resolve_sampler`).
         test_error_method, n_mc, n_mc_traj, n_test: ``'gaussian'`` (the estimator on ``n_mc``
             points at the last checkpoint, ``n_mc_traj`` at the others) or ``'test_set'``
             (``n_test`` fresh points).
@@ -272,7 +280,8 @@ def make_config(
     kw["seed"] = _check_int("seed", kw["seed"], 0, 2**31 - 1)
     for k, choices in (("activation", ACTIVATIONS), ("loss", LOSSES), ("data", DATAS), ("output_init", OUTPUT_INITS),
                        ("hidden_init", HIDDEN_INITS), ("reduce", REDUCES), ("noise", NOISES), ("stop", STOPS),
-                       ("precision", PRECISIONS), ("engine", ENGINES), ("test_error_method", TEST_ERRORS)):
+                       ("precision", PRECISIONS), ("engine", ENGINES), ("sampler", SAMPLERS),
+                       ("test_error_method", TEST_ERRORS)):
         kw[k] = _check_choice(k, kw[k], choices)
     for k in ("n_mc", "n_mc_traj"):
         kw[k] = _check_int(k, kw[k], 2)
@@ -329,7 +338,14 @@ def make_config(
     kw["eta_w"] = _check_float("eta_w", eta_w, 0.0, lo_open=True) if eta_w is not None else (e if e is not None else base.eta_w)
     kw["eta_a"] = _check_float("eta_a", eta_a, 0.0, lo_open=True) if eta_a is not None else (e if e is not None else base.eta_a)
     kw["mu_vec"] = mu_vec
-    return Config(**kw)
+    cfg = Config(**kw)
+    if cfg.sampler == "gram":
+        from .gram import unsupported
+
+        why = unsupported(cfg)
+        if why is not None:
+            raise ValueError(why)
+    return cfg
 
 
 def replace(cfg: Config, **changes: Any) -> Config:
@@ -345,3 +361,37 @@ def replace(cfg: Config, **changes: Any) -> Config:
         steps = {"eta_w": cfg.eta_w, "eta_a": cfg.eta_a, **steps}
     kw.update(changes)
     return make_config(**sig, **steps, **kw)
+
+
+def theorem_scaled(d: int, *, s0: float = 0.1, e0: float = 0.5, sigma_p: float = 1.0) -> dict[str, float]:
+    """Initialisation and step size at the scale the theorems assume, as :func:`make_config` keywords.
+
+    Kou et al. (2023) and Cao et al. (2022) take ``sigma_0`` below ``1 / (sigma_p sqrt(d))`` (so a
+    filter's initial response to a noise patch, about ``sigma_0 sigma_p sqrt(d)``, is O(1) or less)
+    and ``eta`` below ``1 / (sigma_p^2 d)`` (so a step moves a noise response by O(1), since
+    ``|xi|^2 ~ sigma_p^2 d``). This helper sets them to fixed fractions of those scales,
+
+        sigma_0 = s0 / (sigma_p sqrt(d)),    eta = e0 / (sigma_p^2 d),
+
+    so runs at different ``d`` have the same initial noise responses and the same per-step change of
+    them: the dynamics depend on d only through ``|mu|`` relative to ``sigma_p sqrt(d)``.
+
+    Args:
+        d: patch dimension (>= 1).
+        s0, e0: the fractions (> 0).
+        sigma_p: noise level (> 0).
+
+    Returns:
+        ``{"d", "sigma_p", "sigma_0", "eta", "s0", "e0"}``; pass all but ``s0``/``e0`` to
+        :func:`benign.simulate` (``{k: v for k, v in out.items() if k not in ("s0", "e0")}``) and
+        keep ``s0``, ``e0`` with the results.
+
+    Example:
+        >>> theorem_scaled(10**6, s0=0.1, e0=0.5)["eta"]
+        5e-07
+    """
+    d = _check_int("d", d, 1)
+    s0 = _check_float("s0", s0, 0.0, lo_open=True)
+    e0 = _check_float("e0", e0, 0.0, lo_open=True)
+    sigma_p = _check_float("sigma_p", sigma_p, 0.0, lo_open=True)
+    return {"d": d, "sigma_p": sigma_p, "sigma_0": s0 / (sigma_p * math.sqrt(d)), "eta": e0 / (sigma_p**2 * d), "s0": s0, "e0": e0}

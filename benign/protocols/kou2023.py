@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -70,37 +68,3 @@ def heatmap(mu_norms: Sequence[float] | None = None, ds: Sequence[int] | None = 
     shape = (len(d_arr), len(mu_arr), len(seed_arr))
     keys = ("test_error", "test_error_se", "test_error_clean", "train_error", "train_loss") + PROOF_KEYS
     return {**{k: res[k].reshape(shape) for k in keys}, "d": d_arr, "mu_norm": mu_arr, "seed": seed_arr}
-
-
-def reproduce_fast(scale: str = "small", out: str | os.PathLike | None = None):
-    """The protocol at ``scale`` through :func:`heatmap` (one d-independent compiled program).
-
-    Returns an ``xarray.Dataset`` with dims ``(d, mu_norm, seed)`` (final metrics, ``test_error_se``,
-    gamma/rho summaries) plus the theory's ``phi`` and ``regime_theory``; saved as
-    ``out/results.nc`` if ``out`` is given. Each run equals the sweep's run of the same cell up to
-    float rounding (same keys and data), but the file is written once at the end: nothing to resume.
-    """
-    import xarray as xr
-
-    from .. import theory
-    from ..run import store
-
-    if scale not in GRIDS:
-        raise ValueError(f"scale {scale!r} is unknown for 'kou2023'; available: {sorted(GRIDS)}")
-    grid, seeds = GRIDS[scale]
-    out = None if out is None else Path(out)
-    if out is not None and (out / "results.nc").exists():
-        raise ValueError(f"{out / 'results.nc'} exists: --fast does not resume or overwrite; choose another --out")
-    res = heatmap(grid["mu_norm"], grid["d"], list(range(seeds)))
-    dims = ("d", "mu_norm", "seed")
-    data = {k: (dims, v) for k, v in res.items() if k not in dims}
-    ds = xr.Dataset(data, coords={k: res[k] for k in dims}, attrs={"protocol": "kou2023", "engine": "coef (kou2023.heatmap)",
-                                                                    **{k: v for k, v in FIXED.items() if not isinstance(v, bool)}})
-    pred = theory.kou2023(n=FIXED["n"], d=ds["d"].values[:, None], mu_norm=ds["mu_norm"].values[None, :],
-                          sigma_p=FIXED["sigma_p"], p=FIXED["p"])
-    ds["phi"] = (dims[:2], np.asarray(pred.phi, float))
-    ds["regime_theory"] = (dims[:2], np.asarray(pred.regime).astype(str))
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        store.atomic_write(out / "results.nc", lambda tmp: store.save_netcdf(ds, tmp))
-    return ds

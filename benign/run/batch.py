@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..core import coef, dense, dynamics, keys, testerror
+from ..core import coef, dense, dynamics, gram, keys, testerror
 from ..core.config import Config, make_config
 from ..core.data import Dataset
 from ..core.dynamics import HYPER_FIELDS, Hyper, checkpoint_steps
@@ -122,7 +122,10 @@ def estimate_bytes(cfg: Config, engine: str) -> int:
     P, k, two_m = cfg.n_patches, cfg.n_signal, 2 * cfg.m
     K = k + cfg.n * (P - 1)
     data = cfg.n * P * cfg.d + 4 * two_m * cfg.d
-    if engine == "coef":
+    if engine == "coef" and gram.resolve_sampler(cfg) == "gram":  # no d-sized array but an explicit non-Gaussian W(0)
+        N = K + two_m
+        data = N * N + (two_m * cfg.d if cfg.hidden_init != "gaussian" else 0)
+    elif engine == "coef":
         data += K * cfg.d + K * K
     test = cfg.n_test * P * cfg.d if cfg.test_error_method == "test_set" else 0
     records = (cfg.n_checkpoints + 1) * (two_m * two_m + two_m * k + 8 * two_m + 16)
@@ -261,6 +264,8 @@ def run_group(configs: Sequence[Config], optimizer=None, return_params: bool = F
         raise ValueError("data='custom' runs need their arrays: call simulate(data=(X, y), test_data=(X_test, y_test))"
                          if custom is None else "custom arrays were given for configs whose data is not 'custom'")
     engine = coef.resolve_engine(static, optimizer)  # 'dense' | 'coef'; ValueError for coef + optimizer
+    if engine == "coef" and gram.resolve_sampler(static, optimizer) == "gram" and return_params:
+        raise ValueError("return_params=True is invalid with sampler='gram' (it draws Gram matrices, never W); use sampler='explicit'")
     B = len(configs)
     _check_size(static, engine, B)
     from .cache import ensure as _ensure_cache
@@ -482,6 +487,7 @@ def simulate(
     stop_loss: float = 0.01,
     optimizer=None,
     engine: str = "auto",
+    sampler: str = "explicit",
     test_error_method: str = "gaussian",
     n_mc: int = 4096,
     n_mc_traj: int = 1024,
@@ -551,6 +557,8 @@ def sample_data(**config: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ``sigma_p``.
     """
     cfg = make_config(**config)
+    if cfg.sampler != "explicit":
+        raise ValueError(f"sampler={cfg.sampler!r} is invalid in sample_data: allowed is 'explicit' (the Gram sampler never draws X)")
     dtype = np.float64 if cfg.precision == "float64" else np.float32
     with jax.enable_x64(True):
         hyper = Hyper(*(jnp.asarray(getattr(cfg, f), dtype) for f in HYPER_FIELDS))

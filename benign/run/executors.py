@@ -27,6 +27,7 @@ import numpy as np
 
 from ..core.config import Config
 from .batch import final_metrics, run_group
+from .final import bucketable, final_as_records
 
 EXECUTORS = ("local", "ray")
 #: Per-neuron trajectories (K, 2, m) are reduced to their mean over the 2m neurons (``a``: of |a|).
@@ -59,13 +60,18 @@ def _reduce_traj(key: str, v: np.ndarray) -> tuple[str, np.ndarray]:
 def run_chunk(configs: Sequence[Config], size: int, trajectories: bool) -> dict[str, np.ndarray]:
     """Run ``configs`` (same static fields) as one batch padded to ``size`` runs.
 
-    Returns name -> array with leading axis ``len(configs)``: every final metric of
+    Runs that are all :func:`benign.run.final.bucketable` (and no trajectories) go through
+    :func:`benign.run.final.run_final` (configs may then differ in ``d``); the rest through
+    :func:`benign.run.batch.run_group`. Returns name -> array with leading axis ``len(configs)``: every final metric of
     :func:`benign.run.result.final_metrics` (and the last value of any extra scalar trajectory) and,
     if ``trajectories``, ``traj_<name>`` arrays (len(configs), K) of per-checkpoint scalars.
     """
     n = len(configs)
     padded = list(configs) + [configs[-1]] * (size - n)
-    res = run_group(padded, progress=False)  # the sweep shows its own progress bar
+    if not trajectories and all(bucketable(c) for c in configs):  # one d-independent program (any mix of d)
+        res = final_as_records(padded)
+    else:
+        res = run_group(padded, progress=False)  # the sweep shows its own progress bar
     out: dict[str, list] = {}
     traj_keys = [k for k in res if k not in _SKIP_TRAJ]
     for i, cfg in enumerate(configs):

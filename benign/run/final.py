@@ -17,8 +17,24 @@ import numpy as np
 from ..core import coef
 from ..core.config import Config
 from ..core.dynamics import HYPER_FIELDS, Hyper
-from .batch import finish_test_error, run_group
+from .batch import _undefined_after_divergence, finish_test_error, run_group
 from .cache import ensure as ensure_cache
+
+
+def bucketable(cfg: Config) -> bool:
+    """Whether ``cfg`` can share :func:`run_final`'s d-independent program with runs of other ``d``.
+
+    Plain-GD signal-plus-noise runs on the coefficient engine with the explicit sampler, the Gaussian test
+    error, no ``mu_vec`` and a fixed output layer (a trained one needs its step-0 record for the
+    conservation check of :func:`benign.run.result.final_metrics`, which only the final record lacks).
+    """
+    return (cfg.mu_vec is None and cfg.test_error_method == "gaussian" and cfg.data == "signal_noise" and not cfg.train_output
+            and cfg.sampler == "explicit" and coef.resolve_engine(cfg) == "coef")
+
+
+def bucket_key(cfg: Config) -> Config:
+    """The static config with ``d = 0``: one key for every ``d`` of a :func:`bucketable` group (no real config has d = 0)."""
+    return dataclasses.replace(cfg.static(), d=0)
 
 
 def run_final(configs: Sequence[Config], chunk_size: int = 500, block: int = 64, progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
@@ -77,4 +93,17 @@ def run_final(configs: Sequence[Config], chunk_size: int = 500, block: int = 64,
                 out.setdefault(k, np.zeros((B,) + v.shape[1:], v.dtype))[idx] = v
             if progress is not None:
                 progress(min(start + chunk_size, B), B)
+    return out
+
+
+def final_as_records(configs: Sequence[Config]) -> dict[str, np.ndarray]:
+    """:func:`run_final` of ``configs`` (one chunk) shaped like :func:`benign.run.batch.run_group`'s output
+    with a single checkpoint (the last): records (B, 1, ...), counters (B,), ``steps`` (1,), and NaN
+    metrics for runs that diverged."""
+    res = run_final(configs, chunk_size=len(configs))
+    counters = ("first_bad", "stopped", "first_interp")
+    out = {k: (v if k in counters else v[:, None]) for k, v in res.items()}
+    steps = np.array([configs[0].steps], np.int64)
+    _undefined_after_divergence(out, steps)
+    out["steps"] = steps
     return out

@@ -203,9 +203,21 @@ def spec_of(plan: Plan, trajectories: bool, theory: str | None) -> dict[str, Any
 
 def make_tasks(plan: Plan, done: np.ndarray, chunk_size: int, trajectories: bool) -> list:
     """The chunks still to compute: per static group, the runs not ``done`` in pieces of
-    :func:`chunk_len` (the padded size depends only on the group, so a resumed sweep reuses compiles)."""
+    :func:`chunk_len` (the padded size depends only on the group, so a resumed sweep reuses compiles).
+
+    Without trajectories, the groups of :func:`benign.run.final.bucketable` runs that differ only in
+    ``d`` are merged into one: their chunks run through one d-independent compiled program
+    (:func:`benign.run.final.run_final`), so a sweep over many ``d`` compiles once."""
     tasks = []
-    for idx in plan.groups.values():
+    groups = list(plan.groups.items())
+    if not trajectories:  # final metrics only: runs that differ only in d share one d-independent program
+        from .final import bucket_key, bucketable
+
+        merged: dict[Config, list[np.ndarray]] = {}
+        for static, idx in groups:
+            merged.setdefault(bucket_key(static) if bucketable(static) else static, []).append(idx)
+        groups = [(k, np.sort(np.concatenate(v))) for k, v in merged.items()]
+    for _, idx in groups:
         size = chunk_len(len(idx), chunk_size)
         todo = idx[~done[idx]]
         for start in range(0, len(todo), size):
