@@ -13,7 +13,10 @@ stop at interpolation, the same 9 SNRs and 16 paired seeds):
 * **curvature**: the largest |eigenvalue| of the loss Hessian in (W, a) at init for every a0 of the
   main job (SNR 0.3, 4 seeds, power iteration in float64), to check the step-matching proxy;
 * **dynamics**: trainable runs at a0 = 1e-3 and a0 = 10 at SNR 0.3 for 3000 steps without stopping
-  (8 seeds), with test error, train loss, |w|, |a| and |w|/|a| at 40 log-spaced checkpoints.
+  (8 seeds), with test error, train loss, |w|, |a| and |w|/|a| at 40 log-spaced checkpoints;
+* **paired shift**: a0 = 1e-2 against a0 = 10 only, trainable and fixed output at a = a0, on 12 SNRs
+  from 0.15 to 0.45 (around both boundaries of the main job) with 64 seeds shared by both a0, so that
+  the ratio SNR*(10) / SNR*(1e-2) gets a paired interval narrow enough to resolve it.
 
 Writes experiments/data/init_scale.nc (the two controls, dims variant x init_scale x snr x seed),
 experiments/data/init_scale_dynamics.nc (with the curvature), docs/figures/init_scale.png, and refreshes the
@@ -35,6 +38,9 @@ STEP_MATCHED = [1.0, 10.0, 100.0]
 FUNCTION_SCALE = [1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0]
 DYN_INIT = [1e-3, 10.0]
 DYN = dict(snr=0.3, steps=3000, n_checkpoints=40, seeds=8)
+PAIRED_INIT = [1e-2, 10.0]
+PAIRED_SNR = [round(float(s), 4) for s in np.geomspace(0.15, 0.45, 12)]
+PAIRED_SEEDS = 64
 
 
 def matched_eta(a0: float, eta: float = FIXED["eta"]) -> float:
@@ -70,6 +76,56 @@ def controls(args) -> Any:
     out.attrs.update({k: v for k, v in base.items() if isinstance(v, (int, float, str))})
     out.attrs["p"] = FIXED["p"]
     return out
+
+
+def paired(args) -> Any:
+    """Trainable and fixed-output sweeps at a0 = PAIRED_INIT on PAIRED_SNR with PAIRED_SEEDS seeds
+    (resumable; the same seeds, hence the same data and W(0) directions, for every a0 and both models):
+    Dataset (model, init_scale, snr, seed) with ``test_error``, ``train_error``, ``steps_to_interpolation``
+    and ``diverged``."""
+    import xarray as xr
+    from _common import WORK
+
+    from benign.run.sweep import sweep
+
+    keep = ["test_error", "train_error", "steps_to_interpolation", "diverged"]
+    parts = []
+    for model, axis, extra in (("trainable", "init_scale", {}), ("fixed", "output_value", {"train_output": False})):
+        out = (args.work or WORK) / "init_scale" / f"paired_{model}"
+        ds = sweep({"snr": PAIRED_SNR, axis: PAIRED_INIT}, seeds=PAIRED_SEEDS, out=str(out), progress=not args.no_progress,
+                   **extra, **FIXED)
+        assert ds is not None  # the local executor returns the results
+        one = ds[keep].drop_vars([c for c in ds[keep].coords if c not in ("snr", "seed", axis)])
+        parts.append(one.rename({axis: "init_scale"}).expand_dims(model=[model]))
+    out = xr.concat(parts, dim="model").transpose("model", "init_scale", "snr", "seed")
+    out.attrs.update({k: v for k, v in FIXED.items() if isinstance(v, (int, float, str))})
+    return out
+
+
+def paired_figure(pair):
+    """Fraction of benign runs versus SNR for a0 = 1e-2 and 10, trainable (a) and fixed output (b), with
+    each fitted boundary SNR* and its seed-jackknife interval (shaded)."""
+    import matplotlib.pyplot as plt
+
+    import benign.plot as bp
+    from benign.analysis.init_scale import boundary_table
+
+    tab = boundary_table(pair.sel(model="trainable", drop=True), pair.sel(model="fixed", drop=True), fixed_init="init_scale")
+    frac = bp.benign_fraction(pair, keep=["model", "init_scale", "snr"])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True, sharey=True)
+    for ax, model in zip(axes, ("trainable", "fixed")):
+        for i, a0 in enumerate(PAIRED_INIT):
+            r = tab[(tab.model == model) & (tab.init_scale == a0)].iloc[0]
+            ax.plot(pair["snr"], frac.sel(model=model, init_scale=a0), "o-", color=f"C{i}", label=f"$a_0$ = {a0:g}")
+            ax.axvline(r.estimate, color=f"C{i}", ls="--")
+            ax.axvspan(r.ci_low, r.ci_high, color=f"C{i}", alpha=0.15)
+        ax.set_xscale("log")
+        ax.set_xlabel("SNR")
+        ax.set_title(f"({'ab'[model == 'fixed']}) {model if model == 'trainable' else 'fixed output a = a0'}, "
+                     f"{pair.sizes['seed']} paired seeds")
+        ax.legend()
+    axes[0].set_ylabel("fraction of benign runs")
+    return fig
 
 
 def dynamics() -> Any:
@@ -180,11 +236,21 @@ def figure(ctrl, dyn):
 
 
 def main() -> None:
-    args = parser(__doc__).parse_args()
+    p = parser(__doc__)
+    p.add_argument("--paired-only", action="store_true", help="run only the paired a0 = 1e-2 versus 10 comparison")
+    args = p.parse_args()
     compile_cache(args)
     t0 = time.perf_counter()
     from benign.run.store import save_netcdf
 
+    pair = paired(args)
+    save_netcdf(pair, DATA / "init_scale_paired.nc")
+    print(f"paired {dict(pair.sizes)} in {time.perf_counter() - t0:.1f} s")
+    save(paired_figure(pair), "init_scale_paired")
+    refresh_summaries("init_scale_paired.nc")
+    if args.paired_only:
+        return
+    t0 = time.perf_counter()
     ctrl = controls(args)
     save_netcdf(ctrl, DATA / "init_scale.nc")
     print(f"controls {dict(ctrl.sizes)} in {time.perf_counter() - t0:.1f} s")

@@ -365,6 +365,45 @@ def summarize_init_scale() -> dict[str, Any]:
     return out
 
 
+@summary("init_scale_paired", ["init_scale_paired.nc"], "python experiments/init_scale.py --paired-only")
+def summarize_init_scale_paired() -> dict[str, Any]:
+    """Paired a0 = 1e-2 versus a0 = 10 on a fine SNR grid with many seeds: SNR* per a0 and model, the
+    paired ratio SNR*(10)/SNR*(1e-2) per model, and the trainable/fixed ratio per a0."""
+    import numpy as np
+
+    from benign.analysis.fits import is_benign
+    from benign.analysis.init_scale import boundary_shift, boundary_table
+
+    ds = _open("init_scale_paired.nc")
+    p = float(ds.attrs["p"])
+    small, large = (float(v) for v in ds["init_scale"].values)
+    tr, fx = ds.sel(model="trainable", drop=True), ds.sel(model="fixed", drop=True)
+    tab = boundary_table(tr, fx, fixed_init="init_scale")
+    out: dict[str, Any] = {"seeds": int(ds.sizes["seed"]), "snrs": int(ds.sizes["snr"]), "runs": int(ds["test_error"].size),
+                           "snr_min": float(ds["snr"].min()), "snr_max": float(ds["snr"].max()), "small": small, "large": large,
+                           "diverged": int(ds["diverged"].sum()), "interpolated_fraction": float((ds["train_error"] == 0).mean()),
+                           "eta_eff_small": float(ds.attrs["eta"]) * (int(ds.attrs["m"]) * small) ** 2}
+    for model, one in (("trainable", tr), ("fixed", fx)):
+        top = one["test_error"].sel(snr=float(ds["snr"].max()))
+        sh = boundary_shift(one, small, large)
+        sh["log_half_width"] = 0.5 * math.log(sh["ratio_high"] / sh["ratio_low"])
+        sh["reduction"] = 1.0 - sh["ratio"]
+        rows = {}
+        for a0 in (small, large):
+            r = tab[(tab.model == model) & (tab.init_scale == a0)].iloc[0]
+            rows[f"{a0:g}"] = {"snr_star": float(r.estimate), "ci_low": float(r.ci_low), "ci_high": float(r.ci_high),
+                               "frac_benign": float(r.frac_benign),
+                               "steps_median": float(one["steps_to_interpolation"].sel(init_scale=a0).median()),
+                               "interpolated_fraction": float((one["train_error"].sel(init_scale=a0) == 0).mean()),
+                               "interpolated_fraction_min_snr": float((one["train_error"].sel(init_scale=a0) == 0).mean("seed").min()),
+                               "frac_benign_top_snr": float(np.nanmean(is_benign(top.sel(init_scale=a0), p)))}
+            if model == "trainable":
+                rows[f"{a0:g}"] |= {"ratio_to_fixed": math.exp(r.log_ratio_fixed), "ratio_to_fixed_low": math.exp(r.log_ratio_low),
+                                    "ratio_to_fixed_high": math.exp(r.log_ratio_high)}
+        out[model] = {"shift": sh, "by_init": rows}
+    return out
+
+
 def _slopes(ds, variables, q=None) -> dict[str, Any]:
     """fit_scaling slopes of log |mu|_crit per variable, with CIs and the theories' values."""
     from benign.analysis import fit_scaling
