@@ -62,6 +62,7 @@ def test_eta_resolution_and_replace():
         replace(c2, m=0)
 
 
+@pytest.mark.slow
 def test_static_groups_and_batch_kwargs():
     cfgs = [benign.make_config(snr=s, d=d, n=5, m=2, steps=5) for s in (0.1, 0.2) for d in (20, 30)]
     assert len(cfgs) == 4 and len({c.static() for c in cfgs}) == 2

@@ -174,6 +174,7 @@ def test_float32_agrees_with_float64():
     assert abs(r32.test_error - r64.test_error) <= 2 / 2000
 
 
+@pytest.mark.slow
 def test_divergence_is_flagged_not_silent():
     r = benign.simulate(snr=1.0, init_scale=5.0, eta=1e4, steps=50, n=10, d=50, m=3)
     assert r.diverged and 0 <= r.diverged_step <= 50
@@ -189,6 +190,7 @@ def test_published_model_options_run():
     assert r.train_error == 0.0
 
 
+@pytest.mark.slow
 def test_mu_vector_and_isotropic_noise():
     d = 30
     mu = np.zeros(d)
@@ -203,6 +205,7 @@ def test_mu_vector_and_isotropic_noise():
     assert np.mean(y != y_clean) == pytest.approx(0.25, abs=0.03)
 
 
+@pytest.mark.slow
 def test_optax_optimizer_and_weight_decay():
     import optax
 

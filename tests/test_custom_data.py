@@ -13,7 +13,7 @@ from benign.core.coef import resolve_engine
 KW = dict(n=10, d=40, m=3, steps=60, n_checkpoints=6, seed=3, precision="float64")
 
 
-@pytest.mark.parametrize("extra", [dict(), dict(activation="leaky_relu", loss="hinge", n_patches=3, bias=True)])
+@pytest.mark.parametrize("extra", [dict(), pytest.param(dict(activation="leaky_relu", loss="hinge", n_patches=3, bias=True), marks=pytest.mark.slow)])
 def test_sampled_data_as_custom_data_reproduces_the_run(extra):
     """The arrays of sample_data, fed back as custom data, train the simulated run's network: same W(0)
     (paired randomness), same data, so the whole trajectory agrees to rounding on the dense engine."""

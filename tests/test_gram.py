@@ -153,6 +153,7 @@ def test_errors_before_compute():
         benign.sample_data(n=4, d=100, m=2, sampler="gram")
 
 
+@pytest.mark.slow
 def test_huge_d_is_d_free_and_precise():
     """d = 10^9 with theorem-scaled hyper-parameters: no d-sized buffer, float32 equals float64."""
     d = 10**9
@@ -192,6 +193,7 @@ def test_gram_and_explicit_agree_in_law():
         assert abs(x.mean() - y.mean()) <= 3 * se + 1e-12, f"{k}: means {x.mean():.4g} vs {y.mean():.4g} (se {se:.3g})"
 
 
+@pytest.mark.slow
 def test_theorem_scaled():
     """sigma_0 = s0 / (sigma_p sqrt d), eta = e0 / (sigma_p^2 d); runs at d = 10^9 interpolate and stop there."""
     t = benign.theorem_scaled(10**8, s0=0.2, e0=0.4, sigma_p=2.0)

@@ -54,6 +54,7 @@ def test_xor_data_has_the_four_signal_patches():
     np.testing.assert_allclose(X[:, 1] @ b, 0.0, atol=1e-10)
 
 
+@pytest.mark.slow
 def test_more_patches_dilute_the_signal():
     """With P - 1 noise patches per input the same SNR is harder: the test error at P = 4 is above P = 2."""
     rs = benign.simulate_batch(n_patches=[2, 4] * 3, seed=[0, 0, 1, 1, 2, 2], snr=0.15, n=40, d=200, m=10, steps=1000)

@@ -266,6 +266,7 @@ def test_bad_sweeps_are_rejected_before_compute(kwargs, match, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_final_metric_sweep_buckets_d():
     """Without trajectories, fixed-output coef runs that differ only in d are one group, one chunk, one
     d-independent program; every run equals simulate_batch's (a program per d) to rounding."""
