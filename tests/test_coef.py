@@ -65,6 +65,9 @@ def _close(x, y, rtol=RTOL, what="", atol=1e-14):
 @example(activation="relu", loss="exponential", reduce="sum", bias=False, train_output=True, orthogonal=False, data="signal_noise",
          shape=(5, 9, 3, 2), steps=1, stop="none", mu_norm=0.0, weight_decay=0.0, eta_w=0.5, eta_a=0.5,
          seed=82)  # the exponential loss overflows to inf in both engines
+@example(activation="relu", loss="logistic", reduce="sum", bias=False, train_output=False, orthogonal=True, data="xor",
+         shape=(3, 2, 1, 2), steps=1, stop="none", mu_norm=0.5, weight_decay=0.0, eta_w=0.5, eta_a=0.5,
+         seed=0)  # d = 2 leaves orthogonal noise no room: the covariance is zero up to rounding
 def test_coef_steps_equal_dense_steps(activation, loss, reduce, bias, train_output, orthogonal, data, shape, steps, stop, mu_norm,
                                       weight_decay, eta_w, eta_a, seed):
     """Every option: activations, losses, bias, fixed/trainable output, noise, XOR data, more patches,
