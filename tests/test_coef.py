@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 import benign
@@ -107,6 +107,11 @@ def test_coef_steps_equal_dense_steps(activation, loss, reduce, bias, train_outp
             dst = dn.step(cfg, dst)
             cst = coef.step(cfg, cst)
         W = float(cst.c) * W0 + np.einsum("jrk,kd->jrd", np.asarray(cst.C), np.asarray(V))
+        # a run that left the floating-point range (exponential loss or cubic activation with large steps)
+        # has no numbers to compare: where each engine overflows is rounding; divergence flags are tested
+        # in test_driver.py
+        assume(np.all(np.isfinite(W)) and bool(np.all(np.isfinite(np.asarray(dst.params.W))))
+               and bool(np.all(np.isfinite(np.asarray(dst.params.a)))))
         _close(W, dst.params.W, what="W")
         _close(cst.a, dst.params.a, what="a")
         _close(cst.b, dst.params.b, what="b")
