@@ -147,7 +147,9 @@ def test_science_references_resolve():
 
 
 def test_no_paths_outside_the_repository():
-    pattern = re.compile(r"/work/|shared/docs|/home/\w+|the brief\b|\bissue \d+", re.I)
+    # the forbidden forms are assembled from pieces so that this checker does not quote them itself
+    outside = ["/" + "work/", "shared" + "/docs", "/" + "home/\\w+"]
+    pattern = re.compile("|".join([*outside, r"the brief\b", r"\bissue \d+"]), re.I)
     bad = []
     for path in _tracked_text_files():
         rel = path.relative_to(ROOT).as_posix()
