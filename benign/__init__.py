@@ -23,7 +23,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "Result": ("benign.run.result", "Result"),
     "simulate": ("benign.run.batch", "simulate"),
     "simulate_batch": ("benign.run.batch", "simulate_batch"),
-    "sample_data": ("benign.run.batch", "sample_data"),
+    "sample_data": ("benign.run.draws", "sample_data"),
     "sweep": ("benign.run.sweep", "sweep"),
     "load": ("benign.run.store", "load"),
     "Comparison": ("benign.analysis.compare", "Comparison"),
@@ -61,7 +61,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from .analysis.early_stopping import best_step
     from .core.config import Config, make_config, theorem_scaled
     from .core.model import Params
-    from .run.batch import sample_data, simulate, simulate_batch
+    from .run.batch import simulate, simulate_batch
+    from .run.draws import sample_data
     from .run.result import Result
     from .run.store import load
     from .run.sweep import sweep

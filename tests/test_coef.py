@@ -177,13 +177,16 @@ def test_auto_engine_choice_and_optimizer_rules():
 
 
 def test_run_final_equals_run_group():
-    """run_final's one-compile data step (any d, one block loop) reproduces simulate's runs exactly."""
+    """run_final's one-compile data step (any d, one block loop) reproduces simulate's runs.
+
+    The data and W(0) are drawn in float32 and cast (the same draws at either precision), so two
+    different compiled programs agree to float32 rounding of the draws, not to float64 rounding."""
     kw = dict(n=6, m=2, steps=25, hidden_init="gaussian", sigma_0=0.1, noise="orthogonal", precision="float64", n_mc=256, n_checkpoints=2)
     cfgs = [make_config(d=d, mu_norm=mu, seed=s, **kw) for d in (45, 7) for mu in (0.0, 1.5) for s in (0, 1)]
     res = run_final(cfgs, chunk_size=3, block=16)  # chunks mix d values; 45 = 2 full blocks + a partial one
     ref = sim.run_group(cfgs[:4])
     for k in ("train_loss", "w_norm", "a", "test_error", "gamma_max", "rho_pos_mean"):
-        _close(res[k][:4], ref[k][:, -1], rtol=1e-9, what=k)
+        _close(res[k][:4], ref[k][:, -1], rtol=1e-7, what=k)
     assert np.all(np.isfinite(res["test_error"])) and res["test_error"].shape == (8,)
 
 

@@ -45,12 +45,13 @@ def test_gradients_match_float64_numpy_reference(activation, loss, reduce, bias,
 def _gradient_check(cfg, W, a, b, X, y, loss_ref, dW, da, db):
     activation, reduce = cfg.activation, cfg.reduce
     prm = Params(jnp.asarray(W), jnp.asarray(a), jnp.asarray(b))
-    value, g = jax.value_and_grad(lambda p: model.loss(cfg, p, jnp.asarray(X), jnp.asarray(y)))(prm)
+    # one compiled program per example (eager dispatch would compile every primitive for every new shape)
+    value, g = jax.jit(jax.value_and_grad(lambda p: model.loss(cfg, p, jnp.asarray(X), jnp.asarray(y))))(prm)
     np.testing.assert_allclose(float(value), loss_ref, rtol=1e-12)
     np.testing.assert_allclose(np.asarray(g.W), dW, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(np.asarray(g.a), da, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(np.asarray(g.b), db, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(np.asarray(model.forward(cfg, prm, jnp.asarray(X))), ref.forward(W, a, b, X, activation, reduce, 3.0, cfg.leaky_slope), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(jax.jit(lambda p: model.forward(cfg, p, jnp.asarray(X)))(prm)), ref.forward(W, a, b, X, activation, reduce, 3.0, cfg.leaky_slope), rtol=1e-10, atol=1e-12)
 
 
 def _one_step(cfg, seed):

@@ -72,7 +72,7 @@ HANG_LOOP = textwrap.dedent("""
 def test_dense_engine_loop_that_used_to_hang_finishes():
     """The loop that blocked forever (dense engine, Gaussian test error, batches of 4-16): 10 repetitions
     of batches of 1, 2, 4, 8 and 16 runs, in a fresh process with a time limit."""
-    env = {**os.environ, "BENIGN_COMPILE_CACHE": "0"}
+    env = {**os.environ, "BENIGN_COMPILE_CACHE": "0", "JAX_DISABLE_MOST_OPTIMIZATIONS": "0"}  # the programs users run
     out = subprocess.run([sys.executable, "-c", HANG_LOOP], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0 and "done" in out.stdout, out.stderr[-2000:]
 
@@ -85,7 +85,8 @@ def test_minimal_upstream_reproducer():
     two-core machine; XPASS means it finished this time (or the bug is fixed upstream)."""
     script = ROOT / "tests" / "repro" / "xla_lapack_deadlock.py"
     try:
-        out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+        out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "JAX_DISABLE_MOST_OPTIMIZATIONS": "0"})
     except subprocess.TimeoutExpired:
         pytest.xfail("the reproducer hung (upstream deadlock)")
     assert out.returncode == 0 and "finished" in out.stdout
@@ -142,6 +143,21 @@ def test_long_runs_are_split_into_compiled_segments():
     ckpts, parts = batch._segments(10**9, 40)
     assert sum(sum(p) for p in parts) == 10**9 and max(max(p) for p in parts) <= 10**9 // 64 + 1
     assert len(parts) == len(ckpts) - 1 and all(sum(p) == b - a for p, a, b in zip(parts, ckpts[:-1], ckpts[1:]))
+
+
+def test_schedule_and_engine_spelling_share_compiled_programs():
+    """Runs that differ only in steps, checkpoints, base points or engine='auto' vs the engine it picks
+    reuse the training programs (and every m-sized estimate), and train the same network."""
+    kw = dict(n=7, d=33, m=3, snr=0.3, seed=2)
+    short = benign.simulate(steps=12, n_checkpoints=3, **kw)
+    sizes = {f: f._cache_size() for f in (batch._init, batch._advance, batch._record)}
+    long = benign.simulate(steps=144, n_checkpoints=4, n_mc=2048, engine="coef", **kw)  # checkpoints 0, 1, 12, 144
+    assert {f: f._cache_size() for f in sizes} == sizes
+    assert short.trajectory["train_loss"][-1] == pytest.approx(long.trajectory["train_loss"][list(long.steps).index(12)], rel=1e-6)
+    key = batch.program_config(make_config(steps=5, **kw).static(), "coef")
+    assert key == batch.program_config(make_config(steps=500, n_checkpoints=7, n_mc_traj=512, engine="coef", **kw).static(), "coef")
+    assert key != batch.program_config(make_config(steps=5, activation="leaky_relu", **kw).static(), "coef")
+    assert batch.estimate_config(make_config(n=9, d=50, m=3)) == batch.estimate_config(make_config(n=30, d=900, m=3, steps=7))
 
 
 def test_import_and_use_leave_64_bit_mode_and_matplotlib_alone():

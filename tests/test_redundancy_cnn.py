@@ -30,10 +30,10 @@ def test_representation_reproduces_forward(run):
     assert set(np.unique(y)) <= {-1, 1}
     key = jax.random.fold_in(jax.random.PRNGKey(5), 0x7E57)  # the documented test-set key
     U = data_mod.signal_vectors(cfg, cfg.mu_norm, cfg.xor_angle)
-    ds = data_mod.sample(cfg, key, U, cfg.sigma_p, cfg.p, 300)
+    ds = jax.jit(lambda k: data_mod.sample(cfg, k, U, cfg.sigma_p, cfg.p, 300))(key)  # one program, not one per primitive
     np.testing.assert_array_equal(y, np.asarray(ds.y_clean))
     prm = model.Params(*(jnp.asarray(run.params[k]) for k in ("W", "a", "b")))
-    f = np.asarray(model.forward(cfg, prm, ds.X), np.float64)
+    f = np.asarray(jax.jit(lambda p, X: model.forward(cfg, p, X))(prm, ds.X), np.float64)
     full = np.arange(2 * cfg.m)
     np.testing.assert_allclose(chunk_logits(H, (a, b), full), f, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(chunk_predict(H, (a, b), full), np.where(f > 0, 1, -1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -59,10 +60,19 @@ def explicit_clean_error(cfg, W, a, b, U, n_test, seed):
     return e, np.sqrt(e * (1 - e) / n_test)
 
 
+# compiled once per configuration (eager dispatch would compile every primitive for every new shape)
+clean_error = jax.jit(testerror.clean_error, static_argnames=("cfg", "n_mc"))
+
+
+@functools.partial(jax.jit, static_argnames=("cfg", "n_mc"))
+def _estimate(cfg, W, a, b, U, n_mc):
+    sig, cov = testerror.gaussian_inputs(cfg, W, U, cfg.sigma_p)
+    return testerror.clean_error(cfg, sig, cov, a, b, n_mc)
+
+
 def estimate(cfg, W, a, b, U, n_mc):
     with jax.enable_x64(True):
-        sig, cov = testerror.gaussian_inputs(cfg, *(jnp.asarray(v, jnp.float64) for v in (W, U)), cfg.sigma_p)
-        e, se = testerror.clean_error(cfg, sig, cov, jnp.asarray(a, jnp.float64), jnp.asarray(b, jnp.float64), n_mc)
+        e, se = _estimate(cfg, *(jnp.asarray(v, jnp.float64) for v in (W, a, b, U)), n_mc=n_mc)
         return float(e), float(se)
 
 
@@ -134,9 +144,9 @@ def test_exact_value_for_independent_responses():
     y = +1 errs when relu(u1) <= relu(u2), y = -1 when relu(u1) >= relu(u2): mean (1 + P(tie)) / 2 = 5/8.
     """
     cfg = make_config(m=1)
-    e, se = testerror.clean_error(cfg, jnp.zeros((2, 1, 1)), jnp.eye(2), jnp.ones((2, 1)), jnp.zeros((2, 1)), 2**16)
+    e, se = clean_error(cfg, jnp.zeros((2, 1, 1)), jnp.eye(2), jnp.ones((2, 1)), jnp.zeros((2, 1)), 2**16)
     assert abs(float(e) - 0.625) <= 4 * float(se) and 0 < float(se) < 0.003
-    batched = testerror.clean_error(cfg, jnp.zeros((3, 2, 1, 1)), jnp.broadcast_to(jnp.eye(2), (3, 2, 2)), jnp.ones((3, 2, 1)), jnp.zeros((3, 2, 1)), 2**16)
+    batched = clean_error(cfg, jnp.zeros((3, 2, 1, 1)), jnp.broadcast_to(jnp.eye(2), (3, 2, 2)), jnp.ones((3, 2, 1)), jnp.zeros((3, 2, 1)), 2**16)
     np.testing.assert_allclose(np.asarray(batched[0]), float(e))
 
 
@@ -158,7 +168,7 @@ def test_factor_is_a_cholesky_factor_of_psd_matrices_of_any_rank(k, rank, seed):
     A = rng.normal(size=(k, min(rank, k))) * rng.uniform(0.1, 10)
     C = A @ A.T
     with jax.enable_x64(True):
-        L = np.asarray(testerror.factor(jnp.asarray(C)))
+        L = np.asarray(jax.jit(testerror.factor)(jnp.asarray(C)))
     assert np.allclose(np.triu(L, 1), 0.0)
     scale = max(np.max(np.abs(C)), 1e-300)
     assert np.max(np.abs(L @ L.T - C)) <= 1e-8 * scale

@@ -27,9 +27,9 @@ def cnn_representation(result, n_test: int = 2000, seed: int = 0, *, split: str 
     import jax
     import jax.numpy as jnp
 
-    from ..core import data as data_mod
-    from ..core import keys, model
-    from ..core.dynamics import HYPER_FIELDS, Hyper, dtype_of, setup_run
+    from ..core import model
+    from ..core.dynamics import dtype_of
+    from ..run.draws import fresh_sample, responses, training_set
 
     if result.params is None:
         raise ValueError("result has no params: run benign.simulate(..., return_params=True)")
@@ -40,18 +40,14 @@ def cnn_representation(result, n_test: int = 2000, seed: int = 0, *, split: str 
         raise ValueError(f"n_test must be >= 2, got {n_test}")
     dtype = dtype_of(cfg)
     with jax.enable_x64(True):
-        mu_dir = None if cfg.mu_vec is None else jnp.asarray(np.asarray(cfg.mu_vec), dtype)
-        hyper = Hyper(*(jnp.asarray(getattr(cfg, f), dtype) for f in HYPER_FIELDS))
         if split == "train":  # the same key path as the engines
-            _, ds, _, _, _ = setup_run(cfg, keys.run_key(jnp.uint32(cfg.seed), jnp.uint32(cfg.cell_hash())), hyper, mu_dir)
+            ds = training_set(cfg)
             labels = ds.y
         else:
-            U = data_mod.signal_vectors(cfg, hyper.mu_norm, hyper.xor_angle, mu_dir, dtype)
-            key = jax.random.fold_in(jax.random.PRNGKey(int(seed)), 0x7E57)
-            ds = data_mod.sample(cfg, key, U, hyper.sigma_p, hyper.p, int(n_test), dtype)
+            ds = fresh_sample(cfg, jax.random.fold_in(jax.random.PRNGKey(int(seed)), 0x7E57), int(n_test))
             labels = ds.y_clean
         prm = model.Params(*(jnp.asarray(result.params[k], dtype) for k in ("W", "a", "b")))
-        h = model.responses(cfg, prm, ds.X)  # (N, 2, m)
+        h = responses(cfg, prm, ds.X)  # (N, 2, m)
         H = np.asarray(h, np.float64).reshape(h.shape[0], -1)
     a = np.asarray(result.params["a"], np.float64)
     return H, (np.concatenate([a[0], -a[1]]), 0.0), np.asarray(labels).astype(np.int64)

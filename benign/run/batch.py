@@ -1,5 +1,6 @@
 """Public entry points: :func:`simulate` (one run), :func:`simulate_batch` (many runs) and
-:func:`sample_data`; and :func:`run_group`, the driver that trains a batch of runs.
+:func:`run_group`, the driver that trains a batch of runs (:func:`benign.run.draws.sample_data`
+returns the training set of a run).
 
 A batch is grouped by the configs' static fields (shapes and structure). Each group is driven through
 the engine's compiled ``init`` / ``advance`` / ``record`` programs (``jit(vmap(...))`` over the runs,
@@ -12,6 +13,7 @@ promise bitwise-equal floats across batch shapes).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -23,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..core import coef, dense, dynamics, gram, keys, testerror
+from ..core import coef, dense, gram, keys, testerror
 from ..core.config import Config, make_config
 from ..core.data import Dataset
 from ..core.dynamics import HYPER_FIELDS, Hyper, checkpoint_steps
@@ -71,6 +73,39 @@ def _final_params(cfg: Config, engine: str, state, seeds, hashes, hyper: Hyper, 
 @functools.partial(jax.jit, static_argnames=("cfg", "n_mc"))
 def _estimate(cfg: Config, n_mc: int, sig, cov, a, b):
     return testerror.clean_error(cfg, sig, cov, a, b, n_mc)
+
+
+# ------------------------------------------------------------------------------ program keys
+#: Static fields the training programs (init / advance / record / final params) never read: the
+#: checkpoint schedule is driven from Python and the estimator runs afterwards.
+_SCHEDULE_FIELDS = ("steps", "n_checkpoints", "n_mc", "n_mc_traj")
+#: The only static fields the test-error estimator reads (with the base-point count ``n_mc``).
+_ESTIMATE_FIELDS = ("data", "m", "n_patches", "reduce", "activation", "q", "leaky_slope", "precision")
+
+
+def program_config(static: Config, engine: str, optimizer=None) -> Config:
+    """The jit-static key of the training programs for the group ``static``.
+
+    Fields the programs never read are reset to their defaults (the schedule, ``n_test`` without a
+    test set) and ``engine`` / ``sampler`` are replaced by what they resolve to, so runs that differ
+    only there (``steps=100`` vs ``200``, ``engine='auto'`` vs ``'coef'``) share compiled programs.
+    """
+    base = Config()
+    reset = {f: getattr(base, f) for f in _SCHEDULE_FIELDS}
+    if static.test_error_method != "test_set":
+        reset["n_test"] = base.n_test
+    sampler = gram.resolve_sampler(static, optimizer) if engine == "coef" else "explicit"
+    return dataclasses.replace(static, engine=engine, sampler=sampler, **reset)
+
+
+def estimate_config(cfg: Config) -> Config:
+    """The jit-static key of the test-error estimator: :data:`_ESTIMATE_FIELDS` of ``cfg``, defaults elsewhere."""
+    return Config(**{f: getattr(cfg, f) for f in _ESTIMATE_FIELDS})
+
+
+def _padded(n: int) -> int:
+    """Item count an estimate call is padded to (a power of two, at least 8): few distinct shapes."""
+    return max(8, 1 << (n - 1).bit_length())
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -171,13 +206,16 @@ def finish_test_error(cfg: Config, rec: dict[str, np.ndarray], p: np.ndarray, ti
             last[..., -1] = True
         else:
             last[...] = True
+        key = estimate_config(cfg)
         for sel, n_mc in ((last, cfg.n_mc), (~last, cfg.n_mc_traj)):
             idx = np.flatnonzero(sel.ravel())
             for start in range(0, len(idx), _ESTIMATE_ITEMS):
                 part = idx[start:start + _ESTIMATE_ITEMS]
-                args = [x.reshape(-1, *x.shape[len(lead):])[part] for x in (sig, cov, a, b)]
-                c, s = _estimate(cfg, n_mc, *args)
-                clean.reshape(-1)[part], se.reshape(-1)[part] = np.asarray(c), np.asarray(s)
+                # items are independent: pad with copies of the first to a power of two (fewer shapes to compile)
+                rows = np.concatenate([part, np.full(_padded(len(part)) - len(part), part[0])])
+                args = [x.reshape(-1, *x.shape[len(lead):])[rows] for x in (sig, cov, a, b)]
+                c, s = _estimate(key, n_mc, *args)
+                clean.reshape(-1)[part], se.reshape(-1)[part] = np.asarray(c)[: len(part)], np.asarray(s)[: len(part)]
         out["test_error_clean"], out["test_error_se"] = clean, se
     pp = p.reshape(p.shape + (1,) * (out["test_error_clean"].ndim - 1)).astype(out["test_error_clean"].dtype)
     out["test_error"], out["test_error_se"] = (np.asarray(v) for v in testerror.noisy_error(pp, out["test_error_clean"], out["test_error_se"]))
@@ -268,6 +306,7 @@ def run_group(configs: Sequence[Config], optimizer=None, return_params: bool = F
         raise ValueError("return_params=True is invalid with sampler='gram' (it draws Gram matrices, never W); use sampler='explicit'")
     B = len(configs)
     _check_size(static, engine, B)
+    prog = program_config(static, engine, optimizer)
     from .cache import ensure as _ensure_cache
 
     _ensure_cache()
@@ -284,20 +323,20 @@ def run_group(configs: Sequence[Config], optimizer=None, return_params: bool = F
             mu_dirs = jnp.asarray(np.stack([np.asarray(c.mu_vec) if c.mu_vec is not None else e1 for c in configs]).astype(dtype))
         args = _shard_batch((seeds, hashes, hyper, mu_dirs), B)
         if custom is None:
-            state = _init(static, engine, optimizer, *args)
+            state = _init(prog, engine, optimizer, *args)
         else:
             train, test = (Dataset(X=jnp.asarray(X, dtype), y=jnp.asarray(y, dtype), y_clean=jnp.asarray(y, dtype), S=jnp.zeros((len(y), 1), dtype))
                            for X, y in custom)
-            state = _init_custom(static, optimizer, *args[:3], train, test)
-        state, first = _record(static, engine, state)
+            state = _init_custom(prog, optimizer, *args[:3], train, test)
+        state, first = _record(prog, engine, state)
         records = [first]
         watch = _ProgressWatch(static.steps, f"{B} run(s), {engine} engine", progress)
         try:
             for k, seg in enumerate(parts):
                 for length in seg:
-                    state = _advance(static, engine, optimizer, state, jnp.int32(length))
+                    state = _advance(prog, engine, optimizer, state, jnp.int32(length))
                     watch.update(state, length)
-                state, rec = _record(static, engine, state)
+                state, rec = _record(prog, engine, state)
                 records.append(rec)
                 if static.stop != "none" and k < len(parts) - 1 and bool(jnp.all(state.prog.stopped >= 0)):
                     records += [rec] * (len(parts) - 1 - k)  # every run has stopped: nothing changes any more
@@ -309,7 +348,7 @@ def run_group(configs: Sequence[Config], optimizer=None, return_params: bool = F
         for name in ("first_bad", "stopped", "first_interp"):
             res[name] = np.asarray(getattr(state.prog, name))[:B]
         if return_params:
-            fp = _final_params(static, engine, state, *args)
+            fp = _final_params(prog, engine, state, *args)
             res.update(W=np.asarray(fp["W"])[:B], a_final=np.asarray(fp["a"])[:B], b_final=np.asarray(fp["b"])[:B])
         p = np.array([c.p for c in configs], dtype)
         res = finish_test_error(static, res, p, time_axis=True)
@@ -544,25 +583,3 @@ def simulate(
     cfg = make_config(snr=snr, mu_norm=mu_norm, mu=mu, eta=eta, eta_w=eta_w, eta_a=eta_a, **cfg_kw)
     _check_optimizer(optimizer)
     return simulate_batch([cfg], optimizer=optimizer, return_params=return_params, progress=progress)[0]
-
-
-def sample_data(**config: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The training set a run with these arguments trains on: ``(X (n, P, d), y (n,), y_clean (n,))``.
-
-    Takes the arguments of :func:`simulate` that define a run (any :func:`benign.make_config`
-    keyword). Two runs with the same ``seed`` and shapes (``n``, ``d``, ``m``, ``n_patches``,
-    ``data``) share their standard-normal noise, label-flip uniforms and initial directions whatever
-    their ``snr``, ``init_scale``, ``sigma_0``, ``p`` or step sizes (paired randomness), which this
-    function makes visible: e.g. the noise patches of two such runs differ only by the factor
-    ``sigma_p``.
-    """
-    cfg = make_config(**config)
-    if cfg.sampler != "explicit":
-        raise ValueError(f"sampler={cfg.sampler!r} is invalid in sample_data: allowed is 'explicit' (the Gram sampler never draws X)")
-    dtype = np.float64 if cfg.precision == "float64" else np.float32
-    with jax.enable_x64(True):
-        hyper = Hyper(*(jnp.asarray(getattr(cfg, f), dtype) for f in HYPER_FIELDS))
-        mu_dir = None if cfg.mu_vec is None else jnp.asarray(np.asarray(cfg.mu_vec), dtype)
-        key = keys.run_key(jnp.uint32(cfg.seed), jnp.uint32(cfg.cell_hash()))
-        _, ds, _, _, _ = dynamics.setup_run(cfg, key, hyper, mu_dir)
-        return np.asarray(ds.X), np.asarray(ds.y), np.asarray(ds.y_clean)
